@@ -1,0 +1,114 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AwardState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AWARD_STATE_UNSPECIFIED: _ClassVar[AwardState]
+    AWARD_STATE_AWARDED: _ClassVar[AwardState]
+    AWARD_STATE_REVOKED: _ClassVar[AwardState]
+
+class RevokedBy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVOKED_BY_UNSPECIFIED: _ClassVar[RevokedBy]
+    REVOKED_BY_PENALTY: _ClassVar[RevokedBy]
+    REVOKED_BY_ADMIN: _ClassVar[RevokedBy]
+
+class AwardEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AWARD_EVENT_KIND_UNSPECIFIED: _ClassVar[AwardEventKind]
+    AWARD_EVENT_KIND_AWARDED: _ClassVar[AwardEventKind]
+    AWARD_EVENT_KIND_REVOKED: _ClassVar[AwardEventKind]
+AWARD_STATE_UNSPECIFIED: AwardState
+AWARD_STATE_AWARDED: AwardState
+AWARD_STATE_REVOKED: AwardState
+REVOKED_BY_UNSPECIFIED: RevokedBy
+REVOKED_BY_PENALTY: RevokedBy
+REVOKED_BY_ADMIN: RevokedBy
+AWARD_EVENT_KIND_UNSPECIFIED: AwardEventKind
+AWARD_EVENT_KIND_AWARDED: AwardEventKind
+AWARD_EVENT_KIND_REVOKED: AwardEventKind
+
+class Award(_message.Message):
+    __slots__ = ("id", "template_id", "badge", "learner_id", "sequence", "state", "award_time", "revoke_time", "revoked_by", "revoke_reason", "event_ids")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    BADGE_FIELD_NUMBER: _ClassVar[int]
+    LEARNER_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    AWARD_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_BY_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_REASON_FIELD_NUMBER: _ClassVar[int]
+    EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    template_id: str
+    badge: str
+    learner_id: str
+    sequence: int
+    state: AwardState
+    award_time: _timestamp_pb2.Timestamp
+    revoke_time: _timestamp_pb2.Timestamp
+    revoked_by: RevokedBy
+    revoke_reason: str
+    event_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., template_id: _Optional[str] = ..., badge: _Optional[str] = ..., learner_id: _Optional[str] = ..., sequence: _Optional[int] = ..., state: _Optional[_Union[AwardState, str]] = ..., award_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_by: _Optional[_Union[RevokedBy, str]] = ..., revoke_reason: _Optional[str] = ..., event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RequirementProgress(_message.Message):
+    __slots__ = ("name", "description", "fulfilled", "event_ids", "fulfill_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    FULFILLED_FIELD_NUMBER: _ClassVar[int]
+    EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    FULFILL_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    fulfilled: bool
+    event_ids: _containers.RepeatedScalarFieldContainer[str]
+    fulfill_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., fulfilled: _Optional[bool] = ..., event_ids: _Optional[_Iterable[str]] = ..., fulfill_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GroupProgress(_message.Message):
+    __slots__ = ("name", "fulfilled", "fulfilled_by", "requirements")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FULFILLED_FIELD_NUMBER: _ClassVar[int]
+    FULFILLED_BY_FIELD_NUMBER: _ClassVar[int]
+    REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    fulfilled: bool
+    fulfilled_by: str
+    requirements: _containers.RepeatedCompositeFieldContainer[RequirementProgress]
+    def __init__(self, name: _Optional[str] = ..., fulfilled: _Optional[bool] = ..., fulfilled_by: _Optional[str] = ..., requirements: _Optional[_Iterable[_Union[RequirementProgress, _Mapping]]] = ...) -> None: ...
+
+class TemplateProgress(_message.Message):
+    __slots__ = ("template_id", "badge", "learner_id", "fulfilled_groups", "total_groups", "percent", "groups", "award", "times_awarded", "update_time")
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    BADGE_FIELD_NUMBER: _ClassVar[int]
+    LEARNER_ID_FIELD_NUMBER: _ClassVar[int]
+    FULFILLED_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    AWARD_FIELD_NUMBER: _ClassVar[int]
+    TIMES_AWARDED_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    badge: str
+    learner_id: str
+    fulfilled_groups: int
+    total_groups: int
+    percent: float
+    groups: _containers.RepeatedCompositeFieldContainer[GroupProgress]
+    award: Award
+    times_awarded: int
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, template_id: _Optional[str] = ..., badge: _Optional[str] = ..., learner_id: _Optional[str] = ..., fulfilled_groups: _Optional[int] = ..., total_groups: _Optional[int] = ..., percent: _Optional[float] = ..., groups: _Optional[_Iterable[_Union[GroupProgress, _Mapping]]] = ..., award: _Optional[_Union[Award, _Mapping]] = ..., times_awarded: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,65 @@
+import datetime
+
+from badgeflow.v1 import rules_pb2 as _rules_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ValidateRulesRequest(_message.Message):
+    __slots__ = ("files",)
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[_rules_pb2.RuleFile]
+    def __init__(self, files: _Optional[_Iterable[_Union[_rules_pb2.RuleFile, _Mapping]]] = ...) -> None: ...
+
+class ValidateRulesResponse(_message.Message):
+    __slots__ = ("valid", "diagnostics", "badges")
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    DIAGNOSTICS_FIELD_NUMBER: _ClassVar[int]
+    BADGES_FIELD_NUMBER: _ClassVar[int]
+    valid: bool
+    diagnostics: _containers.RepeatedCompositeFieldContainer[_rules_pb2.RuleDiagnostic]
+    badges: _containers.RepeatedCompositeFieldContainer[_rules_pb2.BadgeSummary]
+    def __init__(self, valid: _Optional[bool] = ..., diagnostics: _Optional[_Iterable[_Union[_rules_pb2.RuleDiagnostic, _Mapping]]] = ..., badges: _Optional[_Iterable[_Union[_rules_pb2.BadgeSummary, _Mapping]]] = ...) -> None: ...
+
+class ApplyRulesRequest(_message.Message):
+    __slots__ = ("files", "expected_version")
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[_rules_pb2.RuleFile]
+    expected_version: int
+    def __init__(self, files: _Optional[_Iterable[_Union[_rules_pb2.RuleFile, _Mapping]]] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class ApplyRulesResponse(_message.Message):
+    __slots__ = ("version", "created_template_ids", "changed_template_ids", "unbound_template_ids", "badges")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_TEMPLATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_TEMPLATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    UNBOUND_TEMPLATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    BADGES_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    created_template_ids: _containers.RepeatedScalarFieldContainer[str]
+    changed_template_ids: _containers.RepeatedScalarFieldContainer[str]
+    unbound_template_ids: _containers.RepeatedScalarFieldContainer[str]
+    badges: _containers.RepeatedCompositeFieldContainer[_rules_pb2.BadgeSummary]
+    def __init__(self, version: _Optional[int] = ..., created_template_ids: _Optional[_Iterable[str]] = ..., changed_template_ids: _Optional[_Iterable[str]] = ..., unbound_template_ids: _Optional[_Iterable[str]] = ..., badges: _Optional[_Iterable[_Union[_rules_pb2.BadgeSummary, _Mapping]]] = ...) -> None: ...
+
+class GetRulesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRulesResponse(_message.Message):
+    __slots__ = ("version", "files", "applied_at", "badges")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_AT_FIELD_NUMBER: _ClassVar[int]
+    BADGES_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    files: _containers.RepeatedCompositeFieldContainer[_rules_pb2.RuleFile]
+    applied_at: _timestamp_pb2.Timestamp
+    badges: _containers.RepeatedCompositeFieldContainer[_rules_pb2.BadgeSummary]
+    def __init__(self, version: _Optional[int] = ..., files: _Optional[_Iterable[_Union[_rules_pb2.RuleFile, _Mapping]]] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., badges: _Optional[_Iterable[_Union[_rules_pb2.BadgeSummary, _Mapping]]] = ...) -> None: ...
