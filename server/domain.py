@@ -1,0 +1,128 @@
+"""Plain records shared by the engine, the store and the servicers.
+
+They carry no behaviour beyond small derived values, so the engine can be tested with
+in-memory fakes and the store can map them to rows without knowing the rules language.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "AwardRecord",
+    "AwardState",
+    "EventRecord",
+    "LearnerRecord",
+    "ProgressRecord",
+    "RequirementState",
+    "RevokedBy",
+    "RuleSetRecord",
+    "TemplateRecord",
+]
+
+
+class AwardState(enum.StrEnum):
+    AWARDED = "awarded"
+    REVOKED = "revoked"
+
+
+class RevokedBy(enum.StrEnum):
+    PENALTY = "penalty"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerRecord:
+    """The learner as the latest event described them."""
+
+    id: str
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One accepted event as kept in the event log (which doubles as the idempotency
+    record: one row per event id)."""
+
+    id: str
+    type: str
+    learner_id: str
+    occurred_at: datetime
+    received_at: datetime
+    payload: dict[str, Any]
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementState:
+    """A fulfilled requirement: when, and by which events."""
+
+    fulfilled_at: datetime
+    event_ids: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class ProgressRecord:
+    """One learner's progress on one template.
+
+    `requirements` holds only fulfilled requirements, keyed by requirement name; the
+    group counts are derived by the engine from the rules in force and stored beside it
+    so views can filter and sort without the rules.
+    """
+
+    learner_id: str
+    template_id: str
+    requirements: dict[str, RequirementState] = field(default_factory=dict)
+    fulfilled_groups: int = 0
+    total_groups: int = 0
+    times_awarded: int = 0
+    updated_at: datetime | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.total_groups > 0 and self.fulfilled_groups == self.total_groups
+
+
+@dataclass(slots=True)
+class AwardRecord:
+    """A badge awarded to a learner. `id` is None until the store assigns one."""
+
+    learner_id: str
+    template_id: str
+    badge: str
+    sequence: int
+    state: AwardState
+    awarded_at: datetime
+    event_ids: tuple[str, ...] = ()
+    revoked_at: datetime | None = None
+    revoked_by: RevokedBy | None = None
+    revoke_reason: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRecord:
+    """A provider badge template as badgeflow knows it."""
+
+    id: str  # "<provider>:<external id>"
+    provider: str
+    external_id: str
+    name: str
+    description: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetRecord:
+    """An applied rule set: the files exactly as applied, and its version."""
+
+    version: int
+    files: tuple[tuple[str, str], ...]  # (name, content)
+    applied_at: datetime

@@ -1,0 +1,72 @@
+"""When a badge is awarded or taken back.
+
+The rules, from the product: a badge is awarded exactly when the last group becomes
+fulfilled; once per learner unless repeatable; a penalty that takes an awarded badge
+below complete revokes it; a badge revoked by a penalty can be earned again; one revoked
+by an admin is never awarded again by processing."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from dsl import CompiledBadge
+from server.domain import AwardRecord, AwardState, ProgressRecord, RevokedBy
+
+__all__ = ["AwardChange", "ChangeKind", "on_completed", "on_fell_below_complete"]
+
+
+class ChangeKind(enum.StrEnum):
+    AWARDED = "awarded"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class AwardChange:
+    kind: ChangeKind
+    award: AwardRecord
+    is_new: bool  # insert (True) or update of an existing row (False)
+
+
+def _earning_events(progress: ProgressRecord) -> tuple[str, ...]:
+    ids: list[str] = []
+    for state in sorted(progress.requirements.values(), key=lambda s: s.fulfilled_at):
+        ids.extend(i for i in state.event_ids if i not in ids)
+    return tuple(ids)
+
+
+def on_completed(
+    badge: CompiledBadge, progress: ProgressRecord, latest: AwardRecord | None, now: datetime
+) -> AwardChange | None:
+    """The learner just fulfilled the last group: award, unless the rules say no."""
+    if latest is not None and latest.state is AwardState.REVOKED and latest.revoked_by is RevokedBy.ADMIN:
+        return None
+    events = _earning_events(progress)
+    if badge.repeatable:
+        sequence = 1 if latest is None else latest.sequence + 1
+        award = AwardRecord(progress.learner_id, badge.template_id, badge.slug, sequence,
+                            AwardState.AWARDED, now, events)
+        return AwardChange(ChangeKind.AWARDED, award, is_new=True)
+    if latest is None:
+        award = AwardRecord(progress.learner_id, badge.template_id, badge.slug, 1,
+                            AwardState.AWARDED, now, events)
+        return AwardChange(ChangeKind.AWARDED, award, is_new=True)
+    if latest.state is AwardState.AWARDED:
+        return None
+    # Revoked by a penalty and earned again: the one award row of a non-repeatable badge
+    # stands again.
+    again = replace(latest, state=AwardState.AWARDED, awarded_at=now, event_ids=events,
+                    revoked_at=None, revoked_by=None, revoke_reason="")
+    return AwardChange(ChangeKind.AWARDED, again, is_new=False)
+
+
+def on_fell_below_complete(
+    latest: AwardRecord | None, penalty: str, now: datetime
+) -> AwardChange | None:
+    """A penalty reset a requirement of a complete badge: revoke what stands."""
+    if latest is None or latest.state is not AwardState.AWARDED:
+        return None
+    revoked = replace(latest, state=AwardState.REVOKED, revoked_at=now,
+                      revoked_by=RevokedBy.PENALTY, revoke_reason=f"penalty {penalty}")
+    return AwardChange(ChangeKind.REVOKED, revoked, is_new=False)

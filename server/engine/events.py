@@ -1,0 +1,64 @@
+"""An event as the engine receives it, its acknowledgement, and the checks that decide
+whether it can be processed at all."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from server.domain import LearnerRecord
+
+__all__ = ["MAX_ID_LENGTH", "EventAck", "IncomingEvent", "Outcome", "rejection"]
+
+#: Ids and types longer than this are refused rather than truncated.
+MAX_ID_LENGTH = 255
+
+
+class Outcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    id: str
+    type: str
+    learner: LearnerRecord | None
+    occurred_at: datetime | None
+    payload: dict[str, Any]
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventAck:
+    event_id: str
+    outcome: Outcome
+    reason_code: str = ""
+    reason: str = ""
+
+
+def _reject(event: IncomingEvent, code: str, reason: str) -> EventAck:
+    return EventAck(event.id, Outcome.REJECTED, code, reason)
+
+
+def rejection(event: IncomingEvent) -> EventAck | None:
+    """Why the event cannot be processed, or None when it can. A rejected event has no
+    effect and is not recorded, so the sender can fix it and send it again."""
+    if not event.id:
+        return _reject(event, "MISSING_EVENT_ID", "event.id is empty: give every event a unique id")
+    if len(event.id) > MAX_ID_LENGTH:
+        return _reject(event, "EVENT_ID_TOO_LONG", f"event.id is longer than {MAX_ID_LENGTH} characters")
+    if not event.type:
+        return _reject(event, "MISSING_EVENT_TYPE", "event.type is empty: name the event type")
+    if len(event.type) > MAX_ID_LENGTH:
+        return _reject(event, "EVENT_TYPE_TOO_LONG", f"event.type is longer than {MAX_ID_LENGTH} characters")
+    if event.learner is None or not event.learner.id:
+        return _reject(
+            event, "MISSING_LEARNER", "event.learner.id is empty: say which learner the event is about"
+        )
+    if len(event.learner.id) > MAX_ID_LENGTH:
+        return _reject(event, "LEARNER_ID_TOO_LONG", f"event.learner.id is longer than {MAX_ID_LENGTH} characters")
+    return None

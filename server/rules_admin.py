@@ -1,0 +1,132 @@
+"""Applying rule sets and switching templates on and off.
+
+Both change what the engine evaluates, so both end by swapping the `ActiveRules` the
+ingest path reads; one lock orders those swaps so they always match the database."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from dsl import CompiledBadge, RuleSet, SourceFile, compile_rules
+from server.domain import RuleSetRecord, TemplateRecord
+from server.engine.ruleset import ActiveRules
+from server.errors import FailedPrecondition, NotFound
+from server.ingest import RulesHolder, utcnow
+from server.store import rules as rules_repo, templates as templates_repo
+from server.transactions import TransactionRunner
+
+__all__ = ["AppliedRules", "RuleAdmin", "badge_fingerprint", "load_active_rules"]
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedRules:
+    record: RuleSetRecord
+    rule_set: RuleSet
+    created: list[str]
+    changed: list[str]
+    unbound: list[str]
+
+
+def badge_fingerprint(badge: CompiledBadge) -> str:
+    """A digest of what a badge's rules mean, to tell which templates an apply changed."""
+    parts = [badge.slug, badge.template_id, str(badge.repeatable)]
+    for group in badge.groups:
+        parts.append("group " + group.name)
+        parts += [f"{r.name}|{r.event_type}|{r.description}" for r in group.requirements]
+    parts += [f"penalty {p.name}|{p.event_type}|{p.description}|{','.join(p.resets)}" for p in badge.penalties]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _source_files(record: RuleSetRecord | None) -> list[SourceFile]:
+    return [SourceFile(name, text) for name, text in (record.files if record else ())]
+
+
+def load_active_rules(session: Session) -> ActiveRules:
+    """The rules in force as stored; used at start-up."""
+    record = rules_repo.current_rules(session)
+    if record is None:
+        return ActiveRules.empty()
+    rule_set = compile_rules(_source_files(record))
+    return ActiveRules(record.version, rule_set, templates_repo.active_template_ids(session))
+
+
+def _diff(old: RuleSet, new: RuleSet) -> tuple[list[str], list[str]]:
+    before = {b.template_id: badge_fingerprint(b) for b in old.badges}
+    after = {b.template_id: badge_fingerprint(b) for b in new.badges}
+    changed = sorted(t for t, fp in after.items() if t in before and before[t] != fp)
+    unbound = sorted(set(before) - set(after))
+    return changed, unbound
+
+
+class RuleAdmin:
+    def __init__(self, runner: TransactionRunner, holder: RulesHolder) -> None:
+        self._runner = runner
+        self._holder = holder
+        self._lock = asyncio.Lock()
+
+    def in_force(self) -> ActiveRules:
+        return self._holder.current
+
+    async def current(self) -> RuleSetRecord | None:
+        return await self._runner.read(rules_repo.current_rules)
+
+    async def apply(self, files: Sequence[SourceFile], expected_version: int) -> AppliedRules:
+        """Compile (raises RuleError), then store the set and create unknown templates in
+        one transaction, then put the set in force."""
+        rule_set = compile_rules(files)
+        async with self._lock:
+            old = self._holder.current
+            applied = await self._runner.write(lambda s: self._store(s, files, rule_set, expected_version, old.rule_set))
+            active = await self._runner.read(templates_repo.active_template_ids)
+            self._holder.replace(ActiveRules(applied.record.version, rule_set, active))
+        return applied
+
+    @staticmethod
+    def _store(
+        session: Session, files: Sequence[SourceFile], rule_set: RuleSet, expected: int, old: RuleSet
+    ) -> AppliedRules:
+        current = rules_repo.current_rules(session)
+        version = current.version if current else 0
+        if expected and expected != version:
+            raise FailedPrecondition(
+                "STALE_RULES_VERSION",
+                f"the rules changed since version {expected}; now at version {version}: "
+                "re-read them, re-plan, and apply again",
+                metadata={"subject": "rules", "current_version": str(version)},
+            )
+        now = utcnow()
+        record = rules_repo.append_rules(session, [(f.name, f.text) for f in files], now)
+        specs = [(b.provider, b.template_external_id, b.slug, b.description) for b in rule_set.badges]
+        created = templates_repo.ensure_templates(session, specs, now)
+        changed, unbound = _diff(old, rule_set)
+        return AppliedRules(record, rule_set, sorted(created), changed, unbound)
+
+    async def set_active(self, template_id: str, active: bool) -> TemplateRecord:
+        async with self._lock:
+            rules = self._holder.current
+            badge = rules.badge(template_id)
+            record = await self._runner.write(lambda s: _set_active(s, template_id, active, badge))
+            active_ids = set(rules.active_templates)
+            (active_ids.add if active else active_ids.discard)(template_id)
+            self._holder.replace(rules.with_active(active_ids))
+        return record
+
+
+def _set_active(session: Session, template_id: str, active: bool, badge: CompiledBadge | None) -> TemplateRecord:
+    if templates_repo.get_template(session, template_id) is None:
+        raise NotFound("TEMPLATE_NOT_FOUND", f"no template {template_id!r}; list templates to see the ids",
+                       metadata={"template_id": template_id})
+    if active and (badge is None or not any(g.requirements for g in badge.groups)):
+        raise FailedPrecondition(
+            "TEMPLATE_HAS_NO_REQUIREMENTS",
+            f"template {template_id!r} has no requirements: apply rules with a badge block "
+            f"bound to it (template {template_id.replace(':', ' ', 1)}) before activating it",
+            metadata={"subject": template_id, "template_id": template_id},
+        )
+    return templates_repo.set_template_active(session, template_id, active, utcnow())
+

@@ -1,0 +1,106 @@
+"""Translation between protobuf messages and the engine's records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from badgeflow.v1 import event_pb2, progress_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from server.domain import AwardRecord, AwardState, LearnerRecord, RevokedBy
+from server.engine.events import EventAck, IncomingEvent, Outcome
+
+__all__ = [
+    "ack_to_proto",
+    "award_to_proto",
+    "event_from_proto",
+    "struct_to_dict",
+    "timestamp",
+]
+
+_OUTCOMES = {
+    Outcome.ACCEPTED: event_pb2.EVENT_OUTCOME_ACCEPTED,
+    Outcome.DUPLICATE: event_pb2.EVENT_OUTCOME_DUPLICATE,
+    Outcome.REJECTED: event_pb2.EVENT_OUTCOME_REJECTED,
+}
+_AWARD_STATES = {
+    AwardState.AWARDED: progress_pb2.AWARD_STATE_AWARDED,
+    AwardState.REVOKED: progress_pb2.AWARD_STATE_REVOKED,
+}
+_REVOKED_BY = {
+    None: progress_pb2.REVOKED_BY_UNSPECIFIED,
+    RevokedBy.PENALTY: progress_pb2.REVOKED_BY_PENALTY,
+    RevokedBy.ADMIN: progress_pb2.REVOKED_BY_ADMIN,
+}
+
+
+def _value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return struct_to_dict(value.struct_value)
+    if kind == "list_value":
+        return [_value(v) for v in value.list_value.values]
+    if kind == "number_value":
+        number = value.number_value
+        # JSON has one number type; whole numbers come back as int so payloads read
+        # naturally in the event log. Rules compare numbers by value either way.
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return {key: _value(v) for key, v in struct.fields.items()}
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value.astimezone(UTC))
+    return ts
+
+
+def event_from_proto(event: event_pb2.Event) -> IncomingEvent:
+    learner = None
+    if event.HasField("learner"):
+        lr = event.learner
+        learner = LearnerRecord(lr.id, lr.email, lr.first_name, lr.last_name)
+    occurred = event.occurred_at.ToDatetime(UTC) if event.HasField("occurred_at") else None
+    return IncomingEvent(
+        id=event.id,
+        type=event.type,
+        learner=learner,
+        occurred_at=occurred,
+        payload=struct_to_dict(event.payload),
+        source=event.source,
+    )
+
+
+def ack_to_proto(ack: EventAck) -> event_pb2.EventResult:
+    return event_pb2.EventResult(
+        event_id=ack.event_id,
+        outcome=_OUTCOMES[ack.outcome],
+        reason_code=ack.reason_code,
+        reason=ack.reason,
+    )
+
+
+def award_to_proto(award: AwardRecord) -> progress_pb2.Award:
+    return progress_pb2.Award(
+        id=str(award.id or ""),
+        template_id=award.template_id,
+        badge=award.badge,
+        learner_id=award.learner_id,
+        sequence=award.sequence,
+        state=_AWARD_STATES[award.state],
+        award_time=timestamp(award.awarded_at),
+        revoke_time=timestamp(award.revoked_at),
+        revoked_by=_REVOKED_BY[award.revoked_by],
+        revoke_reason=award.revoke_reason,
+        event_ids=list(award.event_ids),
+    )

@@ -1,0 +1,123 @@
+"""RuleService: validate, apply and read rule sets."""
+
+from __future__ import annotations
+
+import grpc
+from badgeflow.v1 import rule_service_pb2, rule_service_pb2_grpc, rules_pb2
+
+from dsl import Diagnostic, RuleError, RuleSet, Severity, SourceFile, check, compile_rules
+from server.errors import FieldViolation, InvalidArgument, grpc_errors
+from server.rules_admin import RuleAdmin
+from server.services.convert import timestamp
+
+__all__ = ["RuleServiceServicer", "diagnostic_to_proto"]
+
+_SEVERITY = {
+    Severity.ERROR: rules_pb2.DIAGNOSTIC_SEVERITY_ERROR,
+    Severity.WARNING: rules_pb2.DIAGNOSTIC_SEVERITY_WARNING,
+}
+MAX_RULE_FILES = 1000
+
+
+def diagnostic_to_proto(d: Diagnostic) -> rules_pb2.RuleDiagnostic:
+    s = d.span
+    return rules_pb2.RuleDiagnostic(
+        code=d.code,
+        severity=_SEVERITY[d.severity],
+        message=d.message,
+        hint=d.hint or "",
+        span=rules_pb2.SourceSpan(
+            file=s.file, line=s.line, column=s.column, end_line=s.end_line, end_column=s.end_column
+        ),
+        source_line=d.source_line,
+        rendered=d.render(),
+    )
+
+
+def _summaries(rule_set: RuleSet) -> list[rules_pb2.BadgeSummary]:
+    return [
+        rules_pb2.BadgeSummary(
+            slug=b.slug,
+            template_id=b.template_id,
+            group_count=len(b.groups),
+            requirement_count=sum(len(g.requirements) for g in b.groups),
+            penalty_count=len(b.penalties),
+        )
+        for b in rule_set.badges
+    ]
+
+
+def _files(request_files: list[rules_pb2.RuleFile]) -> list[SourceFile]:
+    violations = []
+    names: set[str] = set()
+    for i, f in enumerate(request_files):
+        if not f.name:
+            violations.append(FieldViolation(f"files[{i}].name", "give every rule file a name"))
+        elif f.name in names:
+            violations.append(FieldViolation(f"files[{i}].name", f"file name {f.name!r} is used twice"))
+        names.add(f.name)
+    if len(request_files) > MAX_RULE_FILES:
+        violations.append(FieldViolation("files", f"at most {MAX_RULE_FILES} files per set"))
+    if violations:
+        raise InvalidArgument("INVALID_RULE_FILES", "the rule files are not a valid set", violations)
+    return [SourceFile(f.name, f.content) for f in request_files]
+
+
+def _rule_error(error: RuleError) -> InvalidArgument:
+    errors = [d for d in error.diagnostics if d.severity is Severity.ERROR]
+    return InvalidArgument(
+        "RULES_INVALID",
+        f"the rules have {len(errors)} error(s); the first: {errors[0].render().splitlines()[0] if errors else ''}",
+        [FieldViolation("rules", d.render().splitlines()[0]) for d in errors],
+        details=[rules_pb2.RuleDiagnostics(diagnostics=[diagnostic_to_proto(d) for d in error.diagnostics])],
+        metadata={"error_count": str(len(errors))},
+    )
+
+
+class RuleServiceServicer(rule_service_pb2_grpc.RuleServiceServicer):
+    def __init__(self, admin: RuleAdmin) -> None:
+        self._admin = admin
+
+    @grpc_errors
+    async def ValidateRules(
+        self, request: rule_service_pb2.ValidateRulesRequest, context: grpc.aio.ServicerContext
+    ) -> rule_service_pb2.ValidateRulesResponse:
+        files = _files(list(request.files))
+        diagnostics = check(files)
+        valid = not any(d.severity is Severity.ERROR for d in diagnostics)
+        badges = _summaries(compile_rules(files)) if valid else []
+        return rule_service_pb2.ValidateRulesResponse(
+            valid=valid, diagnostics=[diagnostic_to_proto(d) for d in diagnostics], badges=badges
+        )
+
+    @grpc_errors
+    async def ApplyRules(
+        self, request: rule_service_pb2.ApplyRulesRequest, context: grpc.aio.ServicerContext
+    ) -> rule_service_pb2.ApplyRulesResponse:
+        files = _files(list(request.files))
+        try:
+            applied = await self._admin.apply(files, request.expected_version)
+        except RuleError as error:
+            raise _rule_error(error) from None
+        return rule_service_pb2.ApplyRulesResponse(
+            version=applied.record.version,
+            created_template_ids=applied.created,
+            changed_template_ids=applied.changed,
+            unbound_template_ids=applied.unbound,
+            badges=_summaries(applied.rule_set),
+        )
+
+    @grpc_errors
+    async def GetRules(
+        self, request: rule_service_pb2.GetRulesRequest, context: grpc.aio.ServicerContext
+    ) -> rule_service_pb2.GetRulesResponse:
+        record = await self._admin.current()
+        if record is None:
+            return rule_service_pb2.GetRulesResponse()
+        files = [SourceFile(n, t) for n, t in record.files]
+        return rule_service_pb2.GetRulesResponse(
+            version=record.version,
+            files=[rules_pb2.RuleFile(name=f.name, content=f.text) for f in files],
+            applied_at=timestamp(record.applied_at),
+            badges=_summaries(self._admin.in_force().rule_set),
+        )

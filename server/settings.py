@@ -1,0 +1,95 @@
+"""Service settings: documented defaults, overridden by a TOML file, overridden by the
+environment (`BADGEFLOW_<NAME>`), so `make run` needs nothing and production can set
+everything from its orchestrator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_GRPC_PORT", "Settings", "SettingsError", "load_settings"]
+
+DEFAULT_GRPC_PORT = 50151
+DEFAULT_DATABASE_URL = "sqlite:///var/badgeflow.db"
+ENV_PREFIX = "BADGEFLOW_"
+CONFIG_ENV = "BADGEFLOW_CONFIG"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of the server. Field docs are the reference (README links here)."""
+
+    #: Interface the gRPC server listens on.
+    grpc_host: str = "127.0.0.1"
+    #: gRPC port; 0 picks a free port (tests).
+    grpc_port: int = DEFAULT_GRPC_PORT
+    #: SQLAlchemy URL: a SQLite file by default, or postgresql://… for production.
+    database_url: str = DEFAULT_DATABASE_URL
+    #: Log level name (DEBUG, INFO, WARNING, ERROR).
+    log_level: str = "INFO"
+    #: "json" (one object per line, for machines) or "text" (for a terminal).
+    log_format: str = "json"
+    #: Seconds in-flight RPCs get to finish after SIGTERM.
+    shutdown_grace_seconds: float = 10.0
+    #: Largest number of events in one batch (one stream message or PublishEvents call).
+    max_batch_events: int = 1000
+    #: Largest gRPC message the server accepts, in bytes.
+    max_message_bytes: int = 16 * 1024 * 1024
+
+    def validate(self) -> Settings:
+        if not 0 <= self.grpc_port <= 65535:
+            raise SettingsError(f"grpc_port must be 0..65535, got {self.grpc_port}")
+        if self.log_format not in ("json", "text"):
+            raise SettingsError(f"log_format must be 'json' or 'text', got {self.log_format!r}")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+        if self.max_batch_events < 1:
+            raise SettingsError("max_batch_events must be at least 1")
+        if self.shutdown_grace_seconds < 0:
+            raise SettingsError("shutdown_grace_seconds must not be negative")
+        return self
+
+
+def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    try:
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {name} must be a {kind}, got {raw!r}") from None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None
+) -> Settings:
+    """Defaults ← TOML file (BADGEFLOW_CONFIG or `config_file`) ← environment."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+    known = {f.name: f.type for f in fields(Settings)}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+        for key, raw in data.items():
+            if key not in known:
+                raise SettingsError(f"unknown setting {key!r} in {path}; known: {sorted(known)}")
+            values[key] = _coerce(key, known[key], raw)
+    for key, kind in known.items():
+        env_name = ENV_PREFIX + key.upper()
+        if env_name in environ:
+            values[key] = _coerce(env_name, kind, environ[env_name])
+    return dataclasses.replace(Settings(), **values).validate()
