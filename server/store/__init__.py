@@ -1,0 +1,56 @@
+"""Storage: typed models, Alembic migrations, and repositories that take a session.
+
+Repository functions never commit; the caller owns the transaction (one per batch).
+
+Example::
+
+    engine = create_engine_for("sqlite:///var/badgeflow.db")
+    migrate(engine)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        fresh = [e for e in batch if e.id not in existing_event_ids(session, ids)]
+        insert_events(session, fresh)
+"""
+
+from server.store.awards import insert_award, latest_awards, learner_awards, update_award
+from server.store.db import create_engine_for, make_session_factory, migrate
+from server.store.events import count_events, existing_event_ids, get_event, insert_events
+from server.store.learners import get_learner, upsert_learners
+from server.store.progress import learner_progress, load_progress, save_progress, template_progress
+from server.store.rules import append_rules, current_rules
+from server.store.templates import (
+    active_template_ids,
+    ensure_templates,
+    get_template,
+    list_templates,
+    set_template_active,
+    template_id,
+)
+
+__all__ = [
+    "active_template_ids",
+    "append_rules",
+    "count_events",
+    "create_engine_for",
+    "current_rules",
+    "ensure_templates",
+    "existing_event_ids",
+    "get_event",
+    "get_learner",
+    "get_template",
+    "insert_award",
+    "insert_events",
+    "latest_awards",
+    "learner_awards",
+    "learner_progress",
+    "list_templates",
+    "load_progress",
+    "make_session_factory",
+    "migrate",
+    "save_progress",
+    "set_template_active",
+    "template_id",
+    "template_progress",
+    "update_award",
+    "upsert_learners",
+]

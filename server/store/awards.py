@@ -1,0 +1,113 @@
+"""Awards: one per learner x template, or a numbered series for repeatable badges."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from server.domain import AwardRecord, AwardState, RevokedBy
+from server.store._statements import chunks
+from server.store.models import Award
+
+__all__ = ["insert_award", "latest_awards", "learner_awards", "update_award"]
+
+Key = tuple[str, str]  # (learner_id, template_id)
+
+
+def latest_awards(session: Session, keys: Collection[Key]) -> dict[Key, AwardRecord]:
+    """The highest sequence per key: what a repeatable badge's next award builds on."""
+    wanted = set(keys)
+    template_ids = sorted({template_id for _, template_id in wanted})
+    found: dict[Key, AwardRecord] = {}
+    for learner_ids in chunks(sorted({learner_id for learner_id, _ in wanted})):
+        for row in _fetch(session, _latest_statement(learner_ids, template_ids)):
+            if (row.learner_id, row.template_id) in wanted:
+                found[(row.learner_id, row.template_id)] = _to_record(row)
+    return found
+
+
+def insert_award(session: Session, award: AwardRecord) -> AwardRecord:
+    """Returns a copy with the id the database assigned; the input is left untouched."""
+    row = _to_row(award)
+    award_id = session.scalar(insert(Award).values(row).returning(Award.id))
+    return dataclasses.replace(award, id=award_id)
+
+
+def update_award(session: Session, award: AwardRecord) -> None:
+    """Writes the mutable part of an award (its state and evidence), never its identity."""
+    if award.id is None:
+        raise ValueError("award has no id; insert it first")
+    values = {
+        name: value
+        for name, value in _to_row(award).items()
+        if name in ("state", "awarded_at", "revoked_at", "revoked_by", "revoke_reason", "event_ids")
+    }
+    result = session.execute(update(Award).where(Award.id == award.id).values(values))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise KeyError(award.id)
+
+
+def learner_awards(session: Session, learner_id: str) -> list[AwardRecord]:
+    stmt = (
+        select(Award)
+        .where(Award.learner_id == learner_id)
+        .order_by(Award.template_id, Award.sequence)
+    )
+    return [_to_record(row) for row in _fetch(session, stmt)]
+
+
+def _latest_statement(learner_ids: Sequence[str], template_ids: Sequence[str]) -> Any:
+    latest = (
+        select(Award.learner_id, Award.template_id, func.max(Award.sequence).label("sequence"))
+        .where(Award.learner_id.in_(learner_ids), Award.template_id.in_(template_ids))
+        .group_by(Award.learner_id, Award.template_id)
+        .subquery()
+    )
+    return select(Award).join(
+        latest,
+        and_(
+            Award.learner_id == latest.c.learner_id,
+            Award.template_id == latest.c.template_id,
+            Award.sequence == latest.c.sequence,
+        ),
+    )
+
+
+def _fetch(session: Session, stmt: Any) -> Sequence[Award]:
+    # populate_existing: Core updates bypass the identity map, so never trust a cached row.
+    return session.scalars(stmt.execution_options(populate_existing=True)).all()
+
+
+def _to_row(award: AwardRecord) -> dict[str, Any]:
+    return {
+        "learner_id": award.learner_id,
+        "template_id": award.template_id,
+        "badge": award.badge,
+        "sequence": award.sequence,
+        "state": award.state.value,
+        "awarded_at": award.awarded_at,
+        "revoked_at": award.revoked_at,
+        "revoked_by": None if award.revoked_by is None else award.revoked_by.value,
+        "revoke_reason": award.revoke_reason,
+        "event_ids": list(award.event_ids),
+    }
+
+
+def _to_record(row: Award) -> AwardRecord:
+    return AwardRecord(
+        id=row.id,
+        learner_id=row.learner_id,
+        template_id=row.template_id,
+        badge=row.badge,
+        sequence=row.sequence,
+        state=AwardState(row.state),
+        awarded_at=row.awarded_at,
+        event_ids=tuple(row.event_ids),
+        revoked_at=row.revoked_at,
+        revoked_by=None if row.revoked_by is None else RevokedBy(row.revoked_by),
+        revoke_reason=row.revoke_reason,
+    )

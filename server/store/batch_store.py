@@ -1,0 +1,40 @@
+"""The engine's storage port (`BatchStore`) over the SQL repositories, bound to one
+session whose transaction the caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy.orm import Session
+
+from server.domain import AwardRecord, ProgressRecord
+from server.engine.processor import BatchChanges, Key
+from server.store import awards, events, learners, progress
+
+__all__ = ["SqlBatchStore"]
+
+
+class SqlBatchStore:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def existing_event_ids(self, ids: Collection[str]) -> set[str]:
+        return events.existing_event_ids(self._session, ids)
+
+    def load_state(self, keys: Collection[Key]) -> tuple[dict[Key, ProgressRecord], dict[Key, AwardRecord]]:
+        return progress.load_progress(self._session, keys), awards.latest_awards(self._session, keys)
+
+    def write(self, changes: BatchChanges) -> None:
+        session = self._session
+        if changes.events:
+            events.insert_events(session, changes.events)
+        if changes.learners:
+            now = changes.events[0].received_at
+            learners.upsert_learners(session, changes.learners, now)
+        if changes.progress:
+            progress.save_progress(session, changes.progress)
+        for award in changes.awards:
+            if award.id is None:
+                award.id = awards.insert_award(session, award).id
+            else:
+                awards.update_award(session, award)

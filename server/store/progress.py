@@ -1,0 +1,133 @@
+"""Per-learner progress on each template."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.domain import ProgressRecord, RequirementState
+from server.store._statements import chunks, upsert_insert
+from server.store.models import Progress
+
+__all__ = ["learner_progress", "load_progress", "save_progress", "template_progress"]
+
+Key = tuple[str, str]  # (learner_id, template_id)
+
+_UPDATED_COLUMNS = (
+    "requirements",
+    "fulfilled_groups",
+    "total_groups",
+    "completed",
+    "times_awarded",
+    "updated_at",
+)
+
+
+def load_progress(session: Session, keys: Collection[Key]) -> dict[Key, ProgressRecord]:
+    """Rows for the keys that have one; a batch of events costs a few statements."""
+    wanted = set(keys)
+    template_ids = sorted({template_id for _, template_id in wanted})
+    found: dict[Key, ProgressRecord] = {}
+    for learner_ids in chunks(sorted({learner_id for learner_id, _ in wanted})):
+        stmt = select(Progress).where(
+            Progress.learner_id.in_(learner_ids), Progress.template_id.in_(template_ids)
+        )
+        for row in _fetch(session, stmt):
+            if (row.learner_id, row.template_id) in wanted:
+                found[(row.learner_id, row.template_id)] = _to_record(row)
+    return found
+
+
+def save_progress(session: Session, records: Sequence[ProgressRecord]) -> None:
+    """Insert or overwrite by (learner, template); the last record for a key wins."""
+    rows = list({(r.learner_id, r.template_id): _to_row(r) for r in records}.values())
+    for chunk in chunks(rows):
+        stmt = upsert_insert(session, Progress).values(list(chunk))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Progress.learner_id, Progress.template_id],
+            set_={name: stmt.excluded[name] for name in _UPDATED_COLUMNS},
+        )
+        session.execute(stmt)
+
+
+def learner_progress(session: Session, learner_id: str) -> list[ProgressRecord]:
+    stmt = select(Progress).where(Progress.learner_id == learner_id).order_by(Progress.template_id)
+    return [_to_record(row) for row in _fetch(session, stmt)]
+
+
+def template_progress(
+    session: Session,
+    template_id: str,
+    *,
+    after_learner_id: str | None,
+    limit: int,
+    completed_only: bool,
+) -> list[ProgressRecord]:
+    """One page, keyset-paged by learner id so pages stay stable while rows are added."""
+    stmt = select(Progress).where(Progress.template_id == template_id)
+    if after_learner_id is not None:
+        stmt = stmt.where(Progress.learner_id > after_learner_id)
+    if completed_only:
+        stmt = stmt.where(Progress.completed.is_(True))
+    stmt = stmt.order_by(Progress.learner_id).limit(limit)
+    return [_to_record(row) for row in _fetch(session, stmt)]
+
+
+def _fetch(session: Session, stmt: Any) -> Sequence[Progress]:
+    # populate_existing: upserts bypass the identity map, so never trust a cached row.
+    return session.scalars(stmt.execution_options(populate_existing=True)).all()
+
+
+def _to_row(record: ProgressRecord) -> dict[str, Any]:
+    if record.updated_at is None:
+        raise ValueError(
+            f"progress for {record.learner_id!r} on {record.template_id!r} has no updated_at"
+        )
+    return {
+        "learner_id": record.learner_id,
+        "template_id": record.template_id,
+        "requirements": _requirements_to_json(record.requirements),
+        "fulfilled_groups": record.fulfilled_groups,
+        "total_groups": record.total_groups,
+        "completed": record.completed,
+        "times_awarded": record.times_awarded,
+        "updated_at": record.updated_at,
+    }
+
+
+def _to_record(row: Progress) -> ProgressRecord:
+    return ProgressRecord(
+        learner_id=row.learner_id,
+        template_id=row.template_id,
+        requirements=_requirements_from_json(row.requirements),
+        fulfilled_groups=row.fulfilled_groups,
+        total_groups=row.total_groups,
+        times_awarded=row.times_awarded,
+        updated_at=row.updated_at,
+    )
+
+
+def _requirements_to_json(requirements: dict[str, RequirementState]) -> dict[str, Any]:
+    return {
+        name: {"at": _iso_utc(state.fulfilled_at), "events": list(state.event_ids)}
+        for name, state in requirements.items()
+    }
+
+
+def _requirements_from_json(data: dict[str, Any]) -> dict[str, RequirementState]:
+    return {
+        name: RequirementState(
+            fulfilled_at=datetime.fromisoformat(item["at"]), event_ids=tuple(item["events"])
+        )
+        for name, item in data.items()
+    }
+
+
+def _iso_utc(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} given; use an aware UTC value")
+    return value.astimezone(UTC).isoformat()
