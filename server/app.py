@@ -1,0 +1,148 @@
+"""The composition root: builds every part from settings and runs the server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+
+import grpc
+from badgeflow.v1 import (
+    event_service_pb2,
+    event_service_pb2_grpc,
+    progress_service_pb2,
+    progress_service_pb2_grpc,
+    rule_service_pb2,
+    rule_service_pb2_grpc,
+    template_service_pb2,
+    template_service_pb2_grpc,
+)
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy import Engine
+
+from server.engine.broadcast import AwardBroadcaster
+from server.ingest import Ingestor, RulesHolder
+from server.logs import configure_logging
+from server.rules_admin import RuleAdmin, load_active_rules
+from server.services.events import EventServiceServicer
+from server.services.progress import ProgressServiceServicer
+from server.services.rules import RuleServiceServicer
+from server.services.templates import TemplateServiceServicer
+from server.settings import Settings, SettingsError, load_settings
+from server.store.batch_store import SqlBatchStore
+from server.store.db import create_engine_for, make_session_factory, migrate
+from server.transactions import TransactionRunner
+
+__all__ = ["App", "SERVICE_NAMES", "build_server", "main", "run"]
+
+_log = logging.getLogger("badgeflow.app")
+
+SERVICE_NAMES = tuple(
+    module.DESCRIPTOR.services_by_name[name].full_name
+    for module, name in (
+        (event_service_pb2, "EventService"),
+        (rule_service_pb2, "RuleService"),
+        (template_service_pb2, "TemplateService"),
+        (progress_service_pb2, "ProgressService"),
+    )
+)
+_OVERALL = ""  # the health service's name for the server as a whole
+
+
+@dataclass
+class App:
+    """A built, started server and what must be closed after it."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    broadcaster: AwardBroadcaster
+    runner: TransactionRunner
+    engine: Engine
+
+    async def stop(self, grace: float) -> None:
+        """Drain: report NOT_SERVING, end award streams, let in-flight RPCs finish
+        (their batches commit before they ack), then close the database."""
+        await self.health.enter_graceful_shutdown()
+        self.broadcaster.close()
+        await self.server.stop(grace)
+        self.runner.close()
+        self.engine.dispose()
+        _log.info("stopped")
+
+
+async def build_server(settings: Settings) -> App:
+    """Migrate the database, load the rules in force, and start serving on the
+    configured port (0 picks one; `App.port` says which)."""
+    engine = create_engine_for(settings.database_url)
+    await asyncio.to_thread(migrate, engine)
+    runner = TransactionRunner(make_session_factory(engine))
+    holder = RulesHolder(await runner.read(load_active_rules))
+    broadcaster = AwardBroadcaster()
+    admin = RuleAdmin(runner, holder)
+    ingestor = Ingestor(runner, SqlBatchStore, holder, broadcaster)
+
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", settings.max_message_bytes),
+            ("grpc.max_send_message_length", settings.max_message_bytes),
+        ]
+    )
+    event_service_pb2_grpc.add_EventServiceServicer_to_server(
+        EventServiceServicer(ingestor, settings.max_batch_events), server
+    )
+    rule_service_pb2_grpc.add_RuleServiceServicer_to_server(RuleServiceServicer(admin), server)
+    template_service_pb2_grpc.add_TemplateServiceServicer_to_server(
+        TemplateServiceServicer(runner, admin), server
+    )
+    progress_service_pb2_grpc.add_ProgressServiceServicer_to_server(
+        ProgressServiceServicer(runner, admin, broadcaster), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    if port == 0:
+        raise SettingsError(f"cannot listen on {settings.grpc_host}:{settings.grpc_port}: address in use or invalid")
+    await server.start()
+    for name in (_OVERALL, *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    _log.info(
+        "serving",
+        extra={"address": f"{settings.grpc_host}:{port}", "database": engine.url.render_as_string(hide_password=True),
+               "rules_version": holder.current.version},
+    )
+    return App(server, port, health_servicer, broadcaster, runner, engine)
+
+
+async def run(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+    app = await build_server(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    _log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    await app.stop(settings.shutdown_grace_seconds)
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"badgeflow: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(run(settings))
+    except SettingsError as exc:
+        _log.error("cannot start", extra={"error": str(exc)})
+        return 2
+    return 0
