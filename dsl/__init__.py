@@ -22,11 +22,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dsl import ast
-from dsl.checker import Environment, check_files
-from dsl.compiler import compile_files
-from dsl.diagnostics import Diagnostic, Severity, SourceLines, Span, render_all
-from dsl.parser import parse
+from dsl import ast as _ast
+from dsl.checker import Environment as _Environment
+from dsl.checker import check_files as _check_files
+from dsl.compiler import compile_files as _compile_files
+from dsl.diagnostics import Diagnostic, Severity, Span
+from dsl.diagnostics import SourceLines as _SourceLines
+from dsl.diagnostics import render_all as _render_all
+from dsl.parser import parse as _parse
 from dsl.ruleset import (
     CompiledBadge,
     CompiledGroup,
@@ -73,7 +76,7 @@ class RuleError(Exception):
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
-        super().__init__(render_all(self.diagnostics))
+        super().__init__(_render_all(self.diagnostics))
 
 
 def check(files: Sequence[SourceFile]) -> list[Diagnostic]:
@@ -96,19 +99,19 @@ def compile_rules(files: Sequence[SourceFile]) -> RuleSet:
     if checked is None or any(d.severity is Severity.ERROR for d in diagnostics):
         raise RuleError([d for d in diagnostics if d.severity is Severity.ERROR])
     trees, environment = checked
-    return compile_files(trees, environment)
+    return _compile_files(trees, environment)
 
 
 def _analyse(
     files: Sequence[SourceFile],
-) -> tuple[list[Diagnostic], tuple[list[ast.RuleFile], Environment] | None]:
-    results = [parse(f.name, f.text) for f in files]
+) -> tuple[list[Diagnostic], tuple[list[_ast.RuleFile], _Environment] | None]:
+    results = [_parse(f.name, f.text) for f in files]
     syntax = [r.diagnostic for r in results if r.diagnostic is not None]
     if syntax:
         return _sorted(syntax), None
     trees = [r.tree for r in results if r.tree is not None]
-    lines = SourceLines({f.name: f.text for f in files})
-    diagnostics, environment = check_files(trees, lines)
+    lines = _SourceLines({f.name: f.text for f in files})
+    diagnostics, environment = _check_files(trees, lines)
     return _sorted(diagnostics), (trees, environment)
 
 
