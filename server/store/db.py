@@ -6,6 +6,7 @@ Nothing here runs at import time: the composition root calls `create_engine_for`
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ _SQLITE_SCHEMES = {"sqlite", "sqlite+pysqlite"}
 # Execution option read by the SQLite "begin" hook: migrations take the write lock up
 # front so a second process waits (busy_timeout) instead of failing mid-upgrade.
 _SQLITE_BEGIN = "badgeflow_sqlite_begin"
+# Alembic runs env.py through module-level proxies (`alembic.context`), so two upgrades
+# in one process must not overlap even on different databases.
+_ALEMBIC_LOCK = threading.Lock()
 
 
 def create_engine_for(url: str) -> Engine:
@@ -110,7 +114,7 @@ def migrate(engine: Engine) -> None:
     transaction lock (per schema) serialises the upgrades, so the later one finds the
     schema at head; on SQLite `BEGIN IMMEDIATE` does the same through the file lock.
     """
-    with engine.connect() as connection:
+    with _ALEMBIC_LOCK, engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection = connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
         with connection.begin():

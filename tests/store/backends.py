@@ -20,9 +20,14 @@ POSTGRES_URL_ENV = "BADGEFLOW_TEST_POSTGRES_URL"
 
 
 def postgres_url() -> str:
-    """The test database URL, or a skip when none is configured."""
+    """The test database URL, or skip when none is configured (fail in CI, where a green
+    run must mean the PostgreSQL tests ran; the same rule as tests/conftest.py)."""
     url = os.environ.get(POSTGRES_URL_ENV, "")
     if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"{POSTGRES_URL_ENV} must be set in CI; PostgreSQL tests may not skip there"
+            )
         pytest.skip(f"{POSTGRES_URL_ENV} is not set")
     return url
 
