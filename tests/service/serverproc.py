@@ -21,6 +21,7 @@ class ServerProcess:
     process: subprocess.Popen[str]
     port: int
     log: list[dict] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     @property
     def target(self) -> str:
@@ -28,11 +29,19 @@ class ServerProcess:
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
+        self._reap(30)
 
     def terminate(self, timeout: float = 60.0) -> int:
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        return self._reap(timeout)
+
+    def _reap(self, timeout: float) -> int:
+        code = self.process.wait(timeout)
+        if self.reader is not None:
+            self.reader.join(timeout)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+        return code
 
     def messages(self) -> list[str]:
         return [entry.get("msg", "") for entry in self.log]
@@ -66,8 +75,9 @@ def start_server(database_url: str, **settings: str) -> ServerProcess:
     )
     proc = ServerProcess(popen, 0)
     ready = threading.Event()
-    threading.Thread(target=_pump, args=(proc, ready), daemon=True).start()
+    proc.reader = threading.Thread(target=_pump, args=(proc, ready), daemon=True)
+    proc.reader.start()
     if not ready.wait(START_TIMEOUT) or proc.port == 0:
-        popen.kill()
+        proc.kill()
         raise RuntimeError(f"server did not start; log: {proc.log[-10:]}")
     return proc
