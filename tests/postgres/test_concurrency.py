@@ -66,8 +66,13 @@ def test_two_concurrent_migrations_in_two_processes_succeed(
         worker.start()
     for worker in workers:
         worker.join(timeout=_PROCESS_TIMEOUT)
+    exit_codes = [worker.exitcode for worker in workers]
+    failure = "" if exit_codes == [0, 0] else errors.get(timeout=_BARRIER_TIMEOUT)
+    for worker in workers:
+        worker.close()
+    errors.close()
 
-    assert [worker.exitcode for worker in workers] == [0, 0], errors.get(timeout=1)
+    assert exit_codes == [0, 0], failure
     _assert_migrated(blank_postgres_engine)
 
 
