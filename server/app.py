@@ -62,10 +62,14 @@ class App:
     broadcaster: AwardBroadcaster
     runner: TransactionRunner
     engine: Engine
+    stopped: bool = False
 
     async def stop(self, grace: float) -> None:
         """Drain: report NOT_SERVING, end award streams, let in-flight RPCs finish
-        (their batches commit before they ack), then close the database."""
+        (their batches commit before they ack), then close the database. Idempotent."""
+        if self.stopped:
+            return
+        self.stopped = True
         await self.health.enter_graceful_shutdown()
         self.broadcaster.close()
         await self.server.stop(grace)
