@@ -1,0 +1,339 @@
+"""`BadgeflowClient`: a typed, synchronous facade over the badgeflow gRPC services.
+
+Every method raises a `BadgeflowError` subclass (see `badgeflow_client.errors`) instead of
+a raw `grpc.RpcError`, and list methods follow `next_page_token` through every page.
+
+    >>> from badgeflow_client import BadgeflowClient
+    >>> with BadgeflowClient("127.0.0.1:50151") as client:  # doctest: +SKIP
+    ...     for template in client.list_templates(active_only=True):
+    ...         print(template.id, template.badge)
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import grpc
+from badgeflow.v1 import (
+    common_pb2,
+    event_pb2,
+    event_service_pb2,
+    event_service_pb2_grpc,
+    progress_pb2,
+    progress_service_pb2,
+    progress_service_pb2_grpc,
+    rule_service_pb2,
+    rule_service_pb2_grpc,
+    rules_pb2,
+    template_pb2,
+    template_service_pb2,
+    template_service_pb2_grpc,
+)
+
+from badgeflow_client.errors import BadgeflowError, from_rpc_error
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_PAGE_SIZE",
+    "DEFAULT_RPC_TIMEOUT",
+    "AwardWatch",
+    "BadgeflowClient",
+]
+
+DEFAULT_RPC_TIMEOUT = 10.0
+"""Seconds a unary call may take; streams (events, award watches) have no deadline."""
+DEFAULT_BATCH_SIZE = 100
+"""Events per StreamEventsRequest; the server accepts at most 1,000."""
+DEFAULT_PAGE_SIZE = 100
+"""Items asked for per page by the list methods."""
+
+_Response = TypeVar("_Response")
+
+
+def _rule_files(files: Mapping[str, str]) -> list[rules_pb2.RuleFile]:
+    return [rules_pb2.RuleFile(name=name, content=content) for name, content in files.items()]
+
+
+def _batches(events: Iterable[event_pb2.Event], size: int) -> Iterator[list[event_pb2.Event]]:
+    iterator = iter(events)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+class AwardWatch(Iterator[progress_service_pb2.WatchAwardsResponse]):
+    """A live `WatchAwards` stream: iterate it for award changes, `cancel()` to stop.
+
+    Example:
+        >>> watch = client.watch_awards(learner_id="L1")   # doctest: +SKIP
+        >>> watch.wait_subscribed(timeout=5)                # events sent from now on are seen
+        >>> change = next(watch)
+        >>> change.award.template_id
+        'credly:8f2b7c1e-0000-4000-8000-000000000001'
+        >>> watch.cancel()
+    """
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._subscribed = threading.Event()
+        self._waiter: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> AwardWatch:
+        return self
+
+    def __next__(self) -> progress_service_pb2.WatchAwardsResponse:
+        try:
+            return next(self._call)
+        except grpc.RpcError as error:
+            if error.code() is grpc.StatusCode.CANCELLED and self._call.cancelled():
+                raise StopIteration from None
+            raise from_rpc_error(error) from error
+
+    def _wait_for_metadata(self) -> None:
+        self._call.initial_metadata()  # returns at once (empty) if the call failed
+        self._subscribed.set()
+
+    def wait_subscribed(self, timeout: float | None = None) -> None:
+        """Block until the server confirms the subscription is live.
+
+        Award changes committed after this returns are never missed. Raises
+        `TimeoutError` if the confirmation does not arrive within `timeout` seconds, and
+        the call's `BadgeflowError` if the watch failed (e.g. the server is unreachable).
+        """
+        with self._lock:
+            if self._waiter is None:
+                self._waiter = threading.Thread(
+                    target=self._wait_for_metadata, name="badgeflow-watch-subscribed", daemon=True
+                )
+                self._waiter.start()
+        if not self._subscribed.wait(timeout):
+            raise TimeoutError(f"the award watch was not confirmed within {timeout} s")
+        if self._call.done() and self._call.code() is not grpc.StatusCode.OK:
+            if self._call.cancelled():
+                raise BadgeflowError("the award watch was cancelled", code=grpc.StatusCode.CANCELLED)
+            raise from_rpc_error(self._call)
+
+    def cancel(self) -> None:
+        """Stop the watch; iteration then ends."""
+        self._call.cancel()
+
+
+class BadgeflowClient:
+    """A synchronous badgeflow client owning one insecure channel to `target`.
+
+    Use it as a context manager (or call `close()`). `timeout` is the deadline, in
+    seconds, of every unary call.
+
+    Example:
+        >>> with BadgeflowClient("127.0.0.1:50151") as client:  # doctest: +SKIP
+        ...     applied = client.apply_rules({"rules/demo.badge": open("demo.badge").read()})
+        ...     client.activate_template(applied.created_template_ids[0])
+    """
+
+    def __init__(self, target: str, *, timeout: float = DEFAULT_RPC_TIMEOUT) -> None:
+        self.target = target
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(target)
+        self._events = event_service_pb2_grpc.EventServiceStub(self._channel)
+        self._rules = rule_service_pb2_grpc.RuleServiceStub(self._channel)
+        self._templates = template_service_pb2_grpc.TemplateServiceStub(self._channel)
+        self._progress = progress_service_pb2_grpc.ProgressServiceStub(self._channel)
+
+    def __enter__(self) -> BadgeflowClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel; calls in flight are cancelled."""
+        self._channel.close()
+
+    def _call(self, method: Callable[..., _Response], request: Any) -> _Response:
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from error
+
+    # -- events --------------------------------------------------------------------
+
+    def publish_events(self, events: Iterable[event_pb2.Event]) -> list[event_pb2.EventResult]:
+        """Send one batch (at most 1,000 events); one result per event, in order.
+
+        Example:
+            >>> [r.outcome for r in client.publish_events([event])]  # doctest: +SKIP
+            [1]
+        """
+        request = event_service_pb2.PublishEventsRequest(events=list(events))
+        return list(self._call(self._events.PublishEvents, request).results)
+
+    def stream_events(
+        self, events: Iterable[event_pb2.Event], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[event_pb2.EventResult]:
+        """Stream `events` in batches of `batch_size` and yield one result per event, in
+        order. An acknowledged event is durable. `events` may be a lazy iterable.
+
+        Example:
+            >>> for result in client.stream_events(events, batch_size=500):  # doctest: +SKIP
+            ...     if result.outcome == event_pb2.EVENT_OUTCOME_REJECTED:
+            ...         print(result.event_id, result.reason)
+        """
+        if not 1 <= batch_size <= 1000:
+            raise ValueError(f"batch_size must be between 1 and 1000, not {batch_size}")
+        requests = (
+            event_service_pb2.StreamEventsRequest(sequence=sequence, events=batch)
+            for sequence, batch in enumerate(_batches(events, batch_size), start=1)
+        )
+        call = self._events.StreamEvents(requests)
+        try:
+            for expected, response in enumerate(call, start=1):
+                if response.sequence != expected:
+                    raise BadgeflowError(
+                        f"acknowledgement out of order: got batch {response.sequence}, "
+                        f"expected {expected}",
+                        code=grpc.StatusCode.INTERNAL,
+                    )
+                yield from response.results
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from error
+        finally:
+            call.cancel()  # no-op when finished; stops the stream if the caller stopped early
+
+    # -- rules ---------------------------------------------------------------------
+
+    def validate_rules(self, files: Mapping[str, str]) -> rule_service_pb2.ValidateRulesResponse:
+        """Check rule files (name → text) without changing anything.
+
+        Example:
+            >>> response = client.validate_rules({"demo.badge": text})  # doctest: +SKIP
+            >>> response.valid, [d.rendered for d in response.diagnostics]
+            (True, [])
+        """
+        request = rule_service_pb2.ValidateRulesRequest(files=_rule_files(files))
+        return self._call(self._rules.ValidateRules, request)
+
+    def apply_rules(
+        self, files: Mapping[str, str], expected_version: int = 0
+    ) -> rule_service_pb2.ApplyRulesResponse:
+        """Replace the rule set in force with `files` (name → text), all or nothing.
+
+        Raises `InvalidArgument` with `.diagnostics` when the files have errors, and
+        `FailedPrecondition` when `expected_version` (0 skips the check) is stale.
+
+        Example:
+            >>> client.apply_rules({"demo.badge": text}).version  # doctest: +SKIP
+            1
+        """
+        request = rule_service_pb2.ApplyRulesRequest(
+            files=_rule_files(files), expected_version=expected_version
+        )
+        return self._call(self._rules.ApplyRules, request)
+
+    def get_rules(self) -> rule_service_pb2.GetRulesResponse:
+        """Return the rule set in force (version 0 and no files when none was applied).
+
+        Example:
+            >>> [f.name for f in client.get_rules().files]  # doctest: +SKIP
+            ['demo.badge']
+        """
+        return self._call(self._rules.GetRules, rule_service_pb2.GetRulesRequest())
+
+    # -- templates -----------------------------------------------------------------
+
+    def list_templates(self, active_only: bool = False) -> Iterator[template_pb2.Template]:
+        """Yield every template (ordered by id), fetching pages as needed.
+
+        Example:
+            >>> [t.id for t in client.list_templates(active_only=True)]  # doctest: +SKIP
+            ['credly:8f2b7c1e-0000-4000-8000-000000000001']
+        """
+        token = ""
+        while True:
+            request = template_service_pb2.ListTemplatesRequest(
+                page=common_pb2.PageRequest(page_size=DEFAULT_PAGE_SIZE, page_token=token),
+                active_only=active_only,
+            )
+            response = self._call(self._templates.ListTemplates, request)
+            yield from response.templates
+            if not (token := response.next_page_token):
+                return
+
+    def get_template(self, template_id: str) -> template_pb2.Template:
+        """Return one template; `NotFound` if unknown.
+
+        Example:
+            >>> client.get_template("credly:8f2b7c1e-…").active  # doctest: +SKIP
+            False
+        """
+        request = template_service_pb2.GetTemplateRequest(template_id=template_id)
+        return self._call(self._templates.GetTemplate, request).template
+
+    def activate_template(self, template_id: str) -> template_pb2.Template:
+        """Make a template count; `FailedPrecondition` if no rules give it a requirement.
+
+        Example:
+            >>> client.activate_template("credly:8f2b7c1e-…").active  # doctest: +SKIP
+            True
+        """
+        request = template_service_pb2.ActivateTemplateRequest(template_id=template_id)
+        return self._call(self._templates.ActivateTemplate, request).template
+
+    def deactivate_template(self, template_id: str) -> template_pb2.Template:
+        """Stop a template from counting; progress and awards are kept.
+
+        Example:
+            >>> client.deactivate_template("credly:8f2b7c1e-…").active  # doctest: +SKIP
+            False
+        """
+        request = template_service_pb2.DeactivateTemplateRequest(template_id=template_id)
+        return self._call(self._templates.DeactivateTemplate, request).template
+
+    # -- progress and awards -------------------------------------------------------
+
+    def learner_progress(self, learner_id: str) -> progress_service_pb2.GetLearnerProgressResponse:
+        """Return a learner and their progress per template; `NotFound` if never seen.
+
+        Example:
+            >>> [p.percent for p in client.learner_progress("L1").progress]  # doctest: +SKIP
+            [100.0]
+        """
+        request = progress_service_pb2.GetLearnerProgressRequest(learner_id=learner_id)
+        return self._call(self._progress.GetLearnerProgress, request)
+
+    def template_progress(
+        self, template_id: str, completed_only: bool = False
+    ) -> Iterator[progress_pb2.TemplateProgress]:
+        """Yield every learner's progress on a template (ordered by learner id).
+
+        Example:
+            >>> [p.learner_id for p in client.template_progress(tid, completed_only=True)]  # doctest: +SKIP
+            ['L1']
+        """
+        token = ""
+        while True:
+            request = progress_service_pb2.ListTemplateProgressRequest(
+                template_id=template_id,
+                page=common_pb2.PageRequest(page_size=DEFAULT_PAGE_SIZE, page_token=token),
+                completed_only=completed_only,
+            )
+            response = self._call(self._progress.ListTemplateProgress, request)
+            yield from response.records
+            if not (token := response.next_page_token):
+                return
+
+    def watch_awards(self, learner_id: str = "", template_id: str = "") -> AwardWatch:
+        """Watch awards and revocations from now on; empty filters match everything.
+
+        Example:
+            >>> watch = client.watch_awards(template_id=tid)  # doctest: +SKIP
+            >>> watch.wait_subscribed(timeout=5)
+            >>> for change in watch:
+            ...     print(change.kind, change.award.learner_id)
+        """
+        request = progress_service_pb2.WatchAwardsRequest(
+            learner_id=learner_id, template_id=template_id
+        )
+        return AwardWatch(self._progress.WatchAwards(request))
