@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(PY) -m server
+	BADGEFLOW_LOG_FORMAT=$${BADGEFLOW_LOG_FORMAT:-text} $(PY) -m server
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -60,15 +60,15 @@ class Settings:
         return self
 
 
-def _coerce(name: str, kind: Any, raw: Any) -> Any:
+_KINDS = {"int": (int, "an integer"), "float": (float, "a number"), "str": (str, "a string")}
+
+
+def _coerce(name: str, kind: str, raw: Any) -> Any:
+    convert, described = _KINDS[kind]
     try:
-        if kind in (int, "int"):
-            return int(raw)
-        if kind in (float, "float"):
-            return float(raw)
-        return str(raw)
+        return convert(raw)
     except (TypeError, ValueError):
-        raise SettingsError(f"setting {name} must be a {kind}, got {raw!r}") from None
+        raise SettingsError(f"{name} must be {described}, got {raw!r}") from None
 
 
 def load_settings(
