@@ -1,9 +1,9 @@
 """badgeflow's Python SDK: a typed client, typed errors and the `badgectl` command line.
 
-    >>> from badgeflow_client import BadgeflowClient, event_from_dict
-    >>> with BadgeflowClient("127.0.0.1:50151") as client:  # doctest: +SKIP
-    ...     results = client.publish_events([event_from_dict({"id": "e1", "type": "course_passed",
-    ...                                                       "learner": {"id": "L1"}})])
+>>> from badgeflow_client import BadgeflowClient, event_from_dict
+>>> with BadgeflowClient("127.0.0.1:50151") as client:  # doctest: +SKIP
+...     results = client.publish_events([event_from_dict({"id": "e1", "type": "course_passed",
+...                                                       "learner": {"id": "L1"}})])
 """
 
 from badgeflow_client.client import (

@@ -157,7 +157,10 @@ def _time(ts: Any) -> str:
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
 
 
 def _award_state(progress: progress_pb2.TemplateProgress) -> str:
@@ -183,7 +186,9 @@ def _rules_validate(client: BadgeflowClient, args: argparse.Namespace, console: 
     else:
         for diagnostic in response.diagnostics:
             console.line(diagnostic.rendered)
-        errors = sum(d.severity == rules_pb2.DIAGNOSTIC_SEVERITY_ERROR for d in response.diagnostics)
+        errors = sum(
+            d.severity == rules_pb2.DIAGNOSTIC_SEVERITY_ERROR for d in response.diagnostics
+        )
         warnings = len(response.diagnostics) - errors
         if response.valid:
             console.line(f"valid: {len(response.badges)} badge(s), {warnings} warning(s)")
@@ -266,10 +271,10 @@ def _print_template(template: template_pb2.Template, console: _Console) -> None:
     if template.description:
         console.line(f"description: {template.description}")
     for req in template.requirements:
-        console.line(f"requirement  {req.group}/{req.name}: on {req.event_type} {req.description}".rstrip())
+        console.line(f"requirement  {req.group}/{req.name}: {req.description}")
     for penalty in template.penalties:
         resets = ", ".join(penalty.resets)
-        console.line(f"penalty      {penalty.name}: on {penalty.event_type} {penalty.description} (resets {resets})")
+        console.line(f"penalty      {penalty.name}: {penalty.description} (resets {resets})")
 
 
 def _templates_show(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
@@ -277,13 +282,17 @@ def _templates_show(client: BadgeflowClient, args: argparse.Namespace, console: 
     return EXIT_OK
 
 
-def _templates_activate(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+def _templates_activate(
+    client: BadgeflowClient, args: argparse.Namespace, console: _Console
+) -> int:
     template = client.activate_template(args.id)
     console.message(template) if console.as_json else console.line(f"activated {template.id}")
     return EXIT_OK
 
 
-def _templates_deactivate(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+def _templates_deactivate(
+    client: BadgeflowClient, args: argparse.Namespace, console: _Console
+) -> int:
     template = client.deactivate_template(args.id)
     console.message(template) if console.as_json else console.line(f"deactivated {template.id}")
     return EXIT_OK
@@ -295,7 +304,9 @@ def _templates_deactivate(client: BadgeflowClient, args: argparse.Namespace, con
 class _Progress:
     """Writes `sent N/TOTAL events (R events/s)` to a stream at most every `interval` s."""
 
-    def __init__(self, total: int, stream: IO[str], interval: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, total: int, stream: IO[str], interval: float, clock: Callable[[], float]
+    ) -> None:
         self._total = total
         self._stream = stream
         self._interval = interval
@@ -316,7 +327,9 @@ def _events_send(client: BadgeflowClient, args: argparse.Namespace, console: _Co
     progress = _Progress(len(events), console.err, PROGRESS_INTERVAL, time.monotonic)
     counts = dict.fromkeys(event_pb2.EventOutcome.values(), 0)
     rejected = []
-    for sent, result in enumerate(client.stream_events(events, batch_size=args.batch_size), start=1):
+    for sent, result in enumerate(
+        client.stream_events(events, batch_size=args.batch_size), start=1
+    ):
         counts[result.outcome] += 1
         if result.outcome == event_pb2.EVENT_OUTCOME_REJECTED:
             rejected.append(result)
@@ -329,7 +342,9 @@ def _events_send(client: BadgeflowClient, args: argparse.Namespace, console: _Co
             f"duplicate {counts[event_pb2.EVENT_OUTCOME_DUPLICATE]}, rejected {len(rejected)}"
         )
         for result in rejected:
-            console.line(f"  rejected {result.event_id or '(no id)'}: {result.reason_code}: {result.reason}")
+            console.line(
+                f"  rejected {result.event_id or '(no id)'}: {result.reason_code}: {result.reason}"
+            )
     return EXIT_FAILURES if rejected else EXIT_OK
 
 
@@ -385,7 +400,9 @@ def _awards_watch(client: BadgeflowClient, args: argparse.Namespace, console: _C
             if console.as_json:
                 console.message(change)
             else:
-                kind = progress_pb2.AwardEventKind.Name(change.kind).removeprefix("AWARD_EVENT_KIND_")
+                kind = progress_pb2.AwardEventKind.Name(change.kind).removeprefix(
+                    "AWARD_EVENT_KIND_"
+                )
                 award = change.award
                 console.line(
                     f"{kind} {award.template_id} ({award.badge}) learner {award.learner_id} "
@@ -419,21 +436,34 @@ def _add(
 
 
 def _add_rules(commands: Any) -> None:
-    rules = commands.add_parser("rules", help="validate, apply and show rule files",
-                                description="Validate, apply and show rule files.")
+    rules = commands.add_parser(
+        "rules",
+        help="validate, apply and show rule files",
+        description="Validate, apply and show rule files.",
+    )
     sub = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
-    validate = _add(sub, "validate", _rules_validate, "check rule files on the server without applying them")
+    validate = _add(
+        sub, "validate", _rules_validate, "check rule files on the server without applying them"
+    )
     validate.add_argument("files", nargs="+", metavar="FILE")
     apply = _add(sub, "apply", _rules_apply, "replace the rules in force with these files")
     apply.add_argument("files", nargs="+", metavar="FILE")
-    apply.add_argument("--expected-version", type=int, default=0, metavar="N",
-                       help="fail if the rules in force are not at version N (default: no check)")
+    apply.add_argument(
+        "--expected-version",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fail if the rules in force are not at version N (default: no check)",
+    )
     _add(sub, "show", _rules_show, "show the rules in force")
 
 
 def _add_templates(commands: Any) -> None:
-    templates = commands.add_parser("templates", help="list, show, activate and deactivate templates",
-                                    description="List, show, activate and deactivate badge templates.")
+    templates = commands.add_parser(
+        "templates",
+        help="list, show, activate and deactivate templates",
+        description="List, show, activate and deactivate badge templates.",
+    )
     sub = templates.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = _add(sub, "list", _templates_list, "list templates")
     listing.add_argument("--active", action="store_true", help="only active templates")
@@ -446,32 +476,51 @@ def _add_templates(commands: Any) -> None:
 
 
 def _add_events(commands: Any) -> None:
-    events = commands.add_parser("events", help="send learner events", description="Send learner events.")
+    events = commands.add_parser(
+        "events", help="send learner events", description="Send learner events."
+    )
     sub = events.add_subparsers(dest="action", required=True, metavar="ACTION")
     send = _add(sub, "send", _events_send, "stream the events of a JSON-lines file")
-    send.add_argument("file", metavar="FILE.jsonl", help="one event per line (see badgeflow_client.events)")
-    send.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE, metavar="N",
-                      help=f"events per batch, at most 1000 (default {DEFAULT_BATCH_SIZE})")
+    send.add_argument(
+        "file", metavar="FILE.jsonl", help="one event per line (see badgeflow_client.events)"
+    )
+    send.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"events per batch, at most 1000 (default {DEFAULT_BATCH_SIZE})",
+    )
 
 
 def _add_progress(commands: Any) -> None:
-    progress = commands.add_parser("progress", help="show learner or template progress",
-                                   description="Show learner or template progress.")
+    progress = commands.add_parser(
+        "progress",
+        help="show learner or template progress",
+        description="Show learner or template progress.",
+    )
     sub = progress.add_subparsers(dest="action", required=True, metavar="ACTION")
     _add(sub, "learner", _progress_learner, "a learner's progress on every template").add_argument(
-        "id", metavar="ID")
+        "id", metavar="ID"
+    )
     template = _add(sub, "template", _progress_template, "every learner's progress on a template")
     template.add_argument("id", metavar="ID")
-    template.add_argument("--completed", action="store_true", help="only learners who earned the badge")
+    template.add_argument(
+        "--completed", action="store_true", help="only learners who earned the badge"
+    )
 
 
 def _add_awards(commands: Any) -> None:
-    awards = commands.add_parser("awards", help="watch awards", description="Watch awards as they happen.")
+    awards = commands.add_parser(
+        "awards", help="watch awards", description="Watch awards as they happen."
+    )
     sub = awards.add_subparsers(dest="action", required=True, metavar="ACTION")
     watch = _add(sub, "watch", _awards_watch, "print one line per award or revocation from now on")
     watch.add_argument("--learner", default="", metavar="ID", help="only this learner's awards")
     watch.add_argument("--template", default="", metavar="ID", help="only this template's awards")
-    watch.add_argument("--count", type=_positive, default=None, metavar="N", help="exit after N changes")
+    watch.add_argument(
+        "--count", type=_positive, default=None, metavar="N", help="exit after N changes"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -482,11 +531,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 ok, 1 failures reported, 2 usage/bad input, 3 not found, "
         "4 precondition, 5 unreachable, 6 other server error",
     )
-    parser.add_argument("--server", default=os.environ.get(SERVER_ENV) or DEFAULT_SERVER,
-                        metavar="HOST:PORT", help=f"badgeflow address (${SERVER_ENV}, else {DEFAULT_SERVER})")
+    parser.add_argument(
+        "--server",
+        default=os.environ.get(SERVER_ENV) or DEFAULT_SERVER,
+        metavar="HOST:PORT",
+        help=f"badgeflow address (${SERVER_ENV}, else {DEFAULT_SERVER})",
+    )
     parser.add_argument("--json", action="store_true", help="print responses as JSON")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_RPC_TIMEOUT, metavar="SECONDS",
-                        help=f"deadline of each call (default {DEFAULT_RPC_TIMEOUT:g})")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_RPC_TIMEOUT,
+        metavar="SECONDS",
+        help=f"deadline of each call (default {DEFAULT_RPC_TIMEOUT:g})",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_rules, _add_templates, _add_events, _add_progress, _add_awards):
         add(commands)

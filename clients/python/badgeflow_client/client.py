@@ -3,7 +3,7 @@
 Every method raises a `BadgeflowError` subclass (see `badgeflow_client.errors`) instead of
 a raw `grpc.RpcError`, and list methods follow `next_page_token` through every page.
 
-    >>> from badgeflow_client import BadgeflowClient
+    >>> from badgeflow_client import BadgeflowClient  # doctest: +SKIP
     >>> with BadgeflowClient("127.0.0.1:50151") as client:  # doctest: +SKIP
     ...     for template in client.list_templates(active_only=True):
     ...         print(template.id, template.badge)
@@ -67,12 +67,12 @@ class AwardWatch(Iterator[progress_service_pb2.WatchAwardsResponse]):
     """A live `WatchAwards` stream: iterate it for award changes, `cancel()` to stop.
 
     Example:
-        >>> watch = client.watch_awards(learner_id="L1")   # doctest: +SKIP
-        >>> watch.wait_subscribed(timeout=5)                # events sent from now on are seen
-        >>> change = next(watch)
-        >>> change.award.template_id
+        >>> watch = client.watch_awards(learner_id="L1")  # doctest: +SKIP
+        >>> watch.wait_subscribed(timeout=5)  # doctest: +SKIP
+        >>> change = next(watch)  # doctest: +SKIP
+        >>> change.award.template_id  # doctest: +SKIP
         'credly:8f2b7c1e-0000-4000-8000-000000000001'
-        >>> watch.cancel()
+        >>> watch.cancel()  # doctest: +SKIP
     """
 
     def __init__(self, call: Any) -> None:
@@ -113,7 +113,9 @@ class AwardWatch(Iterator[progress_service_pb2.WatchAwardsResponse]):
             raise TimeoutError(f"the award watch was not confirmed within {timeout} s")
         if self._call.done() and self._call.code() is not grpc.StatusCode.OK:
             if self._call.cancelled():
-                raise BadgeflowError("the award watch was cancelled", code=grpc.StatusCode.CANCELLED)
+                raise BadgeflowError(
+                    "the award watch was cancelled", code=grpc.StatusCode.CANCELLED
+                )
             raise from_rpc_error(self._call)
 
     def cancel(self) -> None:
@@ -209,7 +211,7 @@ class BadgeflowClient:
 
         Example:
             >>> response = client.validate_rules({"demo.badge": text})  # doctest: +SKIP
-            >>> response.valid, [d.rendered for d in response.diagnostics]
+            >>> response.valid, [d.rendered for d in response.diagnostics]  # doctest: +SKIP
             (True, [])
         """
         request = rule_service_pb2.ValidateRulesRequest(files=_rule_files(files))
@@ -309,7 +311,8 @@ class BadgeflowClient:
         """Yield every learner's progress on a template (ordered by learner id).
 
         Example:
-            >>> [p.learner_id for p in client.template_progress(tid, completed_only=True)]  # doctest: +SKIP
+            >>> records = client.template_progress(tid, completed_only=True)  # doctest: +SKIP
+            >>> [p.learner_id for p in records]  # doctest: +SKIP
             ['L1']
         """
         token = ""
@@ -329,8 +332,8 @@ class BadgeflowClient:
 
         Example:
             >>> watch = client.watch_awards(template_id=tid)  # doctest: +SKIP
-            >>> watch.wait_subscribed(timeout=5)
-            >>> for change in watch:
+            >>> watch.wait_subscribed(timeout=5)  # doctest: +SKIP
+            >>> for change in watch:  # doctest: +SKIP
             ...     print(change.kind, change.award.learner_id)
         """
         request = progress_service_pb2.WatchAwardsRequest(

@@ -114,7 +114,10 @@ class BadgeflowError(Exception):
         self.retry_after = retry_after
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(code={self.code.name}, reason={self.reason!r}, message={self.message!r})"
+        return (
+            f"{type(self).__name__}(code={self.code.name}, reason={self.reason!r}, "
+            f"message={self.message!r})"
+        )
 
 
 class InvalidArgument(BadgeflowError):
@@ -277,4 +280,3 @@ def from_rpc_error(error: grpc.RpcError) -> BadgeflowError:
         status = None  # the details belong to another status; trust the call's code
     message = details or (status.message if status is not None else "") or code.name
     return from_status(code, message, status)
-

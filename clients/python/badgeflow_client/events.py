@@ -6,7 +6,8 @@ One event per line, as a JSON object:
      "type": "org.openedx.learning.course.passing.status.updated.v1",
      "occurred_at": "2026-11-23T10:00:00Z",
      "learner": {"id": "L1", "email": "ada@example.org", "first_name": "Ada", "last_name": "L."},
-     "payload": {"is_passing": true, "course": {"course_key": "course-v1:OpenedX+DemoX+Demo_Course"}},
+     "payload": {"is_passing": true,
+                 "course": {"course_key": "course-v1:OpenedX+DemoX+Demo_Course"}},
      "source": "openedx"}
 
 - `id` and `type` are required strings. `id` is the sender's unique id: re-sending it is
@@ -102,7 +103,9 @@ def event_from_dict(obj: Mapping[str, Any]) -> event_pb2.Event:
     if "payload" in obj:
         payload = obj["payload"]
         if not isinstance(payload, Mapping):
-            raise ValueError(f"payload must be an object, not {type(payload).__name__}: {payload!r}")
+            raise ValueError(
+                f"payload must be an object, not {type(payload).__name__}: {payload!r}"
+            )
         try:
             event.payload.update(payload)
         except (TypeError, ValueError) as error:

@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 
 import pytest
-
 from badgeflow_client import cli
 
 COMMANDS = [
@@ -42,13 +41,22 @@ def test_help_exits_zero(command: list[str], capsys: pytest.CaptureFixture[str])
     [
         pytest.param([], "the following arguments are required: COMMAND", id="no-command"),
         pytest.param(["rules"], "the following arguments are required: ACTION", id="no-action"),
-        pytest.param(["rules", "apply"], "the following arguments are required: FILE", id="no-files"),
-        pytest.param(["events", "send", "x.jsonl", "--batch-size", "0"],
-                     "argument --batch-size: must be at least 1, not 0", id="batch-size-zero"),
-        pytest.param(["templates", "frob"], "argument ACTION: invalid choice: 'frob'", id="bad-action"),
+        pytest.param(
+            ["rules", "apply"], "the following arguments are required: FILE", id="no-files"
+        ),
+        pytest.param(
+            ["events", "send", "x.jsonl", "--batch-size", "0"],
+            "argument --batch-size: must be at least 1, not 0",
+            id="batch-size-zero",
+        ),
+        pytest.param(
+            ["templates", "frob"], "argument ACTION: invalid choice: 'frob'", id="bad-action"
+        ),
     ],
 )
-def test_usage_errors_exit_two(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_exit_two(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(argv) == 2
     assert message in capsys.readouterr().err
 
@@ -61,19 +69,27 @@ def test_server_defaults_to_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (args.server, args.json, args.timeout) == ("127.0.0.1:50151", False, 10.0)
 
 
-def test_malformed_event_line_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_event_line_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text('{"id": "e1", "type": "t"}\n\n{"id": "e2", "type": "t", "occurred_at": "x"}\n')
     # The address is never dialled: the file is parsed before anything is sent.
     assert cli.main(["--server", "127.0.0.1:1", "events", "send", str(path)]) == 2
-    assert capsys.readouterr() == ("", f"badgectl: {path}:3: occurred_at is not an ISO 8601 time: 'x'\n")
+    assert capsys.readouterr() == (
+        "",
+        f"badgectl: {path}:3: occurred_at is not an ISO 8601 time: 'x'\n",
+    )
 
 
 def test_invalid_json_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text('{"id": "e1",\n')
     assert cli.main(["--server", "127.0.0.1:1", "events", "send", str(path)]) == 2
-    assert capsys.readouterr().err == f"badgectl: {path}:1: not valid JSON: Expecting property name enclosed in double quotes\n"
+    assert (
+        capsys.readouterr().err == f"badgectl: {path}:1: not valid JSON: "
+        "Expecting property name enclosed in double quotes\n"
+    )
 
 
 def test_missing_rule_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,4 +106,7 @@ def test_progress_lines_are_rate_limited() -> None:
     progress = cli._Progress(1000, stream, 1.0, lambda: next(ticks))
     for sent in (100, 200, 300, 400):
         progress.update(sent)
-    assert stream.getvalue() == "sent 200/1000 events (200 events/s)\nsent 400/1000 events (100 events/s)\n"
+    assert (
+        stream.getvalue()
+        == "sent 200/1000 events (200 events/s)\nsent 400/1000 events (100 events/s)\n"
+    )

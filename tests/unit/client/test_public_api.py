@@ -35,7 +35,10 @@ def test_all_matches_public_names() -> None:
         name
         for name, value in vars(badgeflow_client).items()
         if not name.startswith("_")
-        and (getattr(value, "__module__", "").startswith("badgeflow_client") or name.startswith("DEFAULT_"))
+        and (
+            getattr(value, "__module__", "").startswith("badgeflow_client")
+            or name.startswith("DEFAULT_")
+        )
     }
     assert set(badgeflow_client.__all__) == EXPECTED
     assert public == EXPECTED
@@ -47,7 +50,9 @@ def test_every_name_in_all_exists() -> None:
 
 
 def test_every_status_class_is_a_badgeflow_error() -> None:
-    classes = [getattr(errors, name) for name in errors.__all__ if isinstance(getattr(errors, name), type)]
+    classes = [
+        getattr(errors, name) for name in errors.__all__ if isinstance(getattr(errors, name), type)
+    ]
     assert sorted(c.__name__ for c in classes if not issubclass(c, errors.BadgeflowError)) == [
         "FieldViolation",
         "PreconditionViolation",
