@@ -13,7 +13,7 @@ from server.domain import AwardRecord, AwardState, RevokedBy
 from server.store._statements import chunks
 from server.store.models import Award
 
-__all__ = ["insert_award", "latest_awards", "learner_awards", "update_award"]
+__all__ = ["insert_award", "insert_awards", "latest_awards", "learner_awards", "update_award"]
 
 Key = tuple[str, str]  # (learner_id, template_id)
 
@@ -35,6 +35,16 @@ def insert_award(session: Session, award: AwardRecord) -> AwardRecord:
     row = _to_row(award)
     award_id = session.scalar(insert(Award).values(row).returning(Award.id))
     return dataclasses.replace(award, id=award_id)
+
+
+def insert_awards(session: Session, awards: Sequence[AwardRecord]) -> list[AwardRecord]:
+    """Insert many awards in one round trip; returns copies with their ids, in order."""
+    if not awards:
+        return []
+    table = Award.__table__
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.connection().execute(stmt, [_to_row(a) for a in awards]).scalars().all()
+    return [dataclasses.replace(a, id=i) for a, i in zip(awards, ids, strict=True)]
 
 
 def update_award(session: Session, award: AwardRecord) -> None:

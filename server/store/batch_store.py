@@ -33,8 +33,9 @@ class SqlBatchStore:
             learners.upsert_learners(session, changes.learners, now)
         if changes.progress:
             progress.save_progress(session, changes.progress)
-        for award in changes.awards:
-            if award.id is None:
-                award.id = awards.insert_award(session, award).id
-            else:
-                awards.update_award(session, award)
+        existing = [a for a in changes.awards if a.id is not None]
+        new = [a for a in changes.awards if a.id is None]
+        for award, stored in zip(new, awards.insert_awards(session, new), strict=True):
+            award.id = stored.id
+        for award in existing:
+            awards.update_award(session, award)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from server.domain import LearnerRecord
-from server.store._statements import chunks, upsert_insert
+from server.store._statements import upsert_insert
 from server.store.models import Learner
 
 __all__ = ["get_learner", "upsert_learners"]
@@ -24,10 +24,10 @@ def upsert_learners(session: Session, learners: Sequence[LearnerRecord], now: da
     Events often carry a partial profile (an id and an email, no name), so an empty
     value means "not told", never "erase". `updated_at` moves only when a value changes.
     """
-    merged = _merge_by_id(learners)
-    for chunk in chunks(list(merged.values())):
-        rows = [_to_row(learner, now) for learner in chunk]
-        session.execute(_upsert_statement(session, rows))
+    rows = [_to_row(learner, now) for learner in _merge_by_id(learners).values()]
+    if rows:
+        # executemany of one cached statement (see progress.save_progress).
+        session.connection().execute(_upsert_statement(session), rows)
 
 
 def get_learner(session: Session, id: str) -> LearnerRecord | None:
@@ -70,15 +70,15 @@ def _to_row(learner: LearnerRecord, now: datetime) -> dict[str, Any]:
     }
 
 
-def _upsert_statement(session: Session, rows: list[dict[str, Any]]) -> Any:
-    stmt = upsert_insert(session, Learner).values(rows)
+def _upsert_statement(session: Session) -> Any:
+    stmt = upsert_insert(session, Learner.__table__)
     incoming = stmt.excluded
     told = {name: incoming[name] != "" for name in _PROFILE_FIELDS}
     changes = [
-        and_(told[name], incoming[name] != getattr(Learner, name)) for name in _PROFILE_FIELDS
+        and_(told[name], incoming[name] != Learner.__table__.c[name]) for name in _PROFILE_FIELDS
     ]
     set_: dict[str, Any] = {
-        name: case((told[name], incoming[name]), else_=getattr(Learner, name))
+        name: case((told[name], incoming[name]), else_=Learner.__table__.c[name])
         for name in _PROFILE_FIELDS
     }
     set_["updated_at"] = incoming.updated_at

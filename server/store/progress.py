@@ -45,13 +45,17 @@ def load_progress(session: Session, keys: Collection[Key]) -> dict[Key, Progress
 def save_progress(session: Session, records: Sequence[ProgressRecord]) -> None:
     """Insert or overwrite by (learner, template); the last record for a key wins."""
     rows = list({(r.learner_id, r.template_id): _to_row(r) for r in records}.values())
-    for chunk in chunks(rows):
-        stmt = upsert_insert(session, Progress).values(list(chunk))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Progress.learner_id, Progress.template_id],
-            set_={name: stmt.excluded[name] for name in _UPDATED_COLUMNS},
-        )
-        session.execute(stmt)
+    if not rows:
+        return
+    # One statement executed with many parameter sets: compiled once and cached, where
+    # a multi-row VALUES list would be compiled anew for every batch size.
+    table = Progress.__table__
+    stmt = upsert_insert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.learner_id, table.c.template_id],
+        set_={name: stmt.excluded[name] for name in _UPDATED_COLUMNS},
+    )
+    session.connection().execute(stmt, rows)
 
 
 def learner_progress(session: Session, learner_id: str) -> list[ProgressRecord]:
