@@ -50,7 +50,7 @@ def stored_state(db: Path) -> tuple[set[str], dict[str, set[str]], set[str]]:
 
 
 @pytest.mark.slow
-async def test_sigkill_mid_stream_loses_nothing_acked(tmp_path: Path, record_property) -> None:  # noqa: ANN001
+async def test_sigkill_mid_stream_loses_nothing_acked(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
     url = f"sqlite:///{db}"
     events = all_events()
@@ -95,8 +95,6 @@ async def test_sigkill_mid_stream_loses_nothing_acked(tmp_path: Path, record_pro
     event_ids, progress, awarded = stored_state(db)
     duplicates = outcomes.get(event_pb2.EVENT_OUTCOME_DUPLICATE, 0)
     committed_unacked = duplicates - len(acked)
-    record_property("acked_before_kill", len(acked))
-    record_property("committed_but_unacked", committed_unacked)
     print(f"crash: acked before SIGKILL {len(acked)}, committed but unacked {committed_unacked}, "
           f"resent accepted {outcomes.get(event_pb2.EVENT_OUTCOME_ACCEPTED, 0)}, duplicates {duplicates}")
     assert committed_unacked >= 0
