@@ -42,9 +42,17 @@ def _events(count: int, learners: int) -> list[event_pb2.Event]:
     for i in range(count):
         payload = struct_pb2.Struct()
         payload.update({"is_passing": True, "course": {"course_key": "AB"[i // learners % 2]}})
-        learner = event_pb2.Learner(id=f"learner-{i % learners}", email=f"l{i % learners}@example.org")
-        events.append(event_pb2.Event(id=f"ev-{i}", type="org.openedx.learning.course.passing.status.updated.v1",
-                                      learner=learner, payload=payload))
+        learner = event_pb2.Learner(
+            id=f"learner-{i % learners}", email=f"l{i % learners}@example.org"
+        )
+        events.append(
+            event_pb2.Event(
+                id=f"ev-{i}",
+                type="org.openedx.learning.course.passing.status.updated.v1",
+                learner=learner,
+                payload=payload,
+            )
+        )
     return events
 
 
@@ -54,7 +62,9 @@ def _stream(target: str, events: list[event_pb2.Event]) -> dict[str, Any]:
     def batches():  # noqa: ANN202
         for seq, start in enumerate(range(0, len(events), BATCH), 1):
             sent_at[seq] = time.perf_counter()
-            yield event_service_pb2.StreamEventsRequest(sequence=seq, events=events[start : start + BATCH])
+            yield event_service_pb2.StreamEventsRequest(
+                sequence=seq, events=events[start : start + BATCH]
+            )
 
     latencies = []
     with grpc.insecure_channel(target) as channel:
@@ -77,7 +87,9 @@ def _stream(target: str, events: list[event_pb2.Event]) -> dict[str, Any]:
 def _prepare(target: str) -> None:
     with grpc.insecure_channel(target) as channel:
         rule_service_pb2_grpc.RuleServiceStub(channel).ApplyRules(
-            rule_service_pb2.ApplyRulesRequest(files=[rules_pb2.RuleFile(name="bench.badge", content=RULES)])
+            rule_service_pb2.ApplyRulesRequest(
+                files=[rules_pb2.RuleFile(name="bench.badge", content=RULES)]
+            )
         )
         template_service_pb2_grpc.TemplateServiceStub(channel).ActivateTemplate(
             template_service_pb2.ActivateTemplateRequest(template_id="credly:bench")
@@ -85,7 +97,9 @@ def _prepare(target: str) -> None:
 
 
 def _null_sink() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.null_sink"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.null_sink"], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     return proc, f"127.0.0.1:{proc.stdout.readline().strip()}"
 

@@ -12,15 +12,22 @@ from badgeflow.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc
 
 
 def _acks(events: list[event_pb2.Event]) -> list[event_pb2.EventResult]:
-    return [event_pb2.EventResult(event_id=e.id, outcome=event_pb2.EVENT_OUTCOME_ACCEPTED) for e in events]
+    return [
+        event_pb2.EventResult(event_id=e.id, outcome=event_pb2.EVENT_OUTCOME_ACCEPTED)
+        for e in events
+    ]
 
 
 class NullEventService(event_service_pb2_grpc.EventServiceServicer):
     async def StreamEvents(
-        self, request_iterator: AsyncIterator[event_service_pb2.StreamEventsRequest], context: grpc.aio.ServicerContext
+        self,
+        request_iterator: AsyncIterator[event_service_pb2.StreamEventsRequest],
+        context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[event_service_pb2.StreamEventsResponse]:
         async for request in request_iterator:
-            yield event_service_pb2.StreamEventsResponse(sequence=request.sequence, results=_acks(list(request.events)))
+            yield event_service_pb2.StreamEventsResponse(
+                sequence=request.sequence, results=_acks(list(request.events))
+            )
 
 
 async def _serve() -> None:

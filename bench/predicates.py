@@ -12,10 +12,15 @@ import dsl
 RULE = """
 badge "b" {
     template credly "t"
-    require on course_passed where is_passing and course.course_key == "course-v1:A+B+C" and user.is_active
+    require on course_passed where is_passing and course.course_key == "course-v1:A+B+C"
+        and user.is_active
 }
 """
-CONDITIONS = [("is_passing", True), ("course.course_key", "course-v1:A+B+C"), ("user.is_active", True)]
+CONDITIONS = [
+    ("is_passing", True),
+    ("course.course_key", "course-v1:A+B+C"),
+    ("user.is_active", True),
+]
 PAYLOADS = [
     {"is_passing": True, "course": {"course_key": "course-v1:A+B+C"}, "user": {"is_active": True}},
     {"is_passing": True, "course": {"course_key": "course-v1:A+B+D"}, "user": {"is_active": True}},
@@ -29,8 +34,10 @@ def _hand_written(p: Mapping[str, Any]) -> bool:
     user = p.get("user")
     return (
         p.get("is_passing") is True
-        and isinstance(course, dict) and course.get("course_key") == "course-v1:A+B+C"
-        and isinstance(user, dict) and user.get("is_active") is True
+        and isinstance(course, dict)
+        and course.get("course_key") == "course-v1:A+B+C"
+        and isinstance(user, dict)
+        and user.get("is_active") is True
     )
 
 
@@ -56,7 +63,13 @@ def _rate(fn: Callable[[Mapping[str, Any]], bool], rounds: int) -> float:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    compiled = dsl.compile_rules([dsl.SourceFile("b.badge", RULE)]).badges[0].groups[0].requirements[0].matches
+    compiled = (
+        dsl.compile_rules([dsl.SourceFile("b.badge", RULE)])
+        .badges[0]
+        .groups[0]
+        .requirements[0]
+        .matches
+    )
     for p in PAYLOADS:
         assert compiled(p) == _hand_written(p) == _naive(p)
     rounds = 20 if quick else 200

@@ -108,19 +108,28 @@ async def build_server(settings: Settings) -> App:
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        (
+            *SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     if port == 0:
-        raise SettingsError(f"cannot listen on {settings.grpc_host}:{settings.grpc_port}: address in use or invalid")
+        raise SettingsError(
+            f"cannot listen on {settings.grpc_host}:{settings.grpc_port}: address in use or invalid"
+        )
     await server.start()
     for name in (_OVERALL, *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     _log.info(
         "serving",
-        extra={"address": f"{settings.grpc_host}:{port}", "database": engine.url.render_as_string(hide_password=True),
-               "rules_version": holder.current.version},
+        extra={
+            "address": f"{settings.grpc_host}:{port}",
+            "database": engine.url.render_as_string(hide_password=True),
+            "rules_version": holder.current.version,
+        },
     )
     return App(server, port, health_servicer, broadcaster, runner, engine)
 

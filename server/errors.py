@@ -115,9 +115,7 @@ def to_status(error: BadgeflowError) -> status_pb2.Status:
     fits the code)."""
     details = [
         _pack(
-            error_details_pb2.ErrorInfo(
-                reason=error.reason, domain=DOMAIN, metadata=error.metadata
-            )
+            error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
         )
     ]
     if isinstance(error, InvalidArgument) and error.violations:
@@ -139,7 +137,8 @@ def to_status(error: BadgeflowError) -> status_pb2.Status:
                 error_details_pb2.PreconditionFailure(
                     violations=[
                         error_details_pb2.PreconditionFailure.Violation(
-                            type=error.reason, subject=error.metadata.get("subject", ""),
+                            type=error.reason,
+                            subject=error.metadata.get("subject", ""),
                             description=error.message,
                         )
                     ]
@@ -177,9 +176,7 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException, method: 
         )
         await context.abort_with_status(rpc_status.to_status(to_status(exc)))
     correlation_id = uuid.uuid4().hex
-    _log.exception(
-        "unexpected error", extra={"method": method, "correlation_id": correlation_id}
-    )
+    _log.exception("unexpected error", extra={"method": method, "correlation_id": correlation_id})
     await context.abort_with_status(rpc_status.to_status(_internal_status(correlation_id)))
 
 

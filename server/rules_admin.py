@@ -17,7 +17,8 @@ from server.domain import RuleSetRecord, TemplateRecord
 from server.engine.ruleset import ActiveRules
 from server.errors import FailedPrecondition, NotFound
 from server.ingest import RulesHolder, utcnow
-from server.store import rules as rules_repo, templates as templates_repo
+from server.store import rules as rules_repo
+from server.store import templates as templates_repo
 from server.transactions import TransactionRunner
 
 __all__ = ["AppliedRules", "RuleAdmin", "badge_fingerprint", "load_active_rules"]
@@ -38,7 +39,10 @@ def badge_fingerprint(badge: CompiledBadge) -> str:
     for group in badge.groups:
         parts.append("group " + group.name)
         parts += [f"{r.name}|{r.event_type}|{r.description}" for r in group.requirements]
-    parts += [f"penalty {p.name}|{p.event_type}|{p.description}|{','.join(p.resets)}" for p in badge.penalties]
+    parts += [
+        f"penalty {p.name}|{p.event_type}|{p.description}|{','.join(p.resets)}"
+        for p in badge.penalties
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -81,14 +85,20 @@ class RuleAdmin:
         rule_set = compile_rules(files)
         async with self._lock:
             old = self._holder.current
-            applied = await self._runner.write(lambda s: self._store(s, files, rule_set, expected_version, old.rule_set))
+            applied = await self._runner.write(
+                lambda s: self._store(s, files, rule_set, expected_version, old.rule_set)
+            )
             active = await self._runner.read(templates_repo.active_template_ids)
             self._holder.replace(ActiveRules(applied.record.version, rule_set, active))
         return applied
 
     @staticmethod
     def _store(
-        session: Session, files: Sequence[SourceFile], rule_set: RuleSet, expected: int, old: RuleSet
+        session: Session,
+        files: Sequence[SourceFile],
+        rule_set: RuleSet,
+        expected: int,
+        old: RuleSet,
     ) -> AppliedRules:
         current = rules_repo.current_rules(session)
         version = current.version if current else 0
@@ -101,7 +111,9 @@ class RuleAdmin:
             )
         now = utcnow()
         record = rules_repo.append_rules(session, [(f.name, f.text) for f in files], now)
-        specs = [(b.provider, b.template_external_id, b.slug, b.description) for b in rule_set.badges]
+        specs = [
+            (b.provider, b.template_external_id, b.slug, b.description) for b in rule_set.badges
+        ]
         created = templates_repo.ensure_templates(session, specs, now)
         changed, unbound = _diff(old, rule_set)
         return AppliedRules(record, rule_set, sorted(created), changed, unbound)
@@ -117,10 +129,15 @@ class RuleAdmin:
         return record
 
 
-def _set_active(session: Session, template_id: str, active: bool, badge: CompiledBadge | None) -> TemplateRecord:
+def _set_active(
+    session: Session, template_id: str, active: bool, badge: CompiledBadge | None
+) -> TemplateRecord:
     if templates_repo.get_template(session, template_id) is None:
-        raise NotFound("TEMPLATE_NOT_FOUND", f"no template {template_id!r}; list templates to see the ids",
-                       metadata={"template_id": template_id})
+        raise NotFound(
+            "TEMPLATE_NOT_FOUND",
+            f"no template {template_id!r}; list templates to see the ids",
+            metadata={"template_id": template_id},
+        )
     if active and (badge is None or not any(g.requirements for g in badge.groups)):
         raise FailedPrecondition(
             "TEMPLATE_HAS_NO_REQUIREMENTS",
@@ -129,4 +146,3 @@ def _set_active(session: Session, template_id: str, active: bool, badge: Compile
             metadata={"subject": template_id, "template_id": template_id},
         )
     return templates_repo.set_template_active(session, template_id, active, utcnow())
-

@@ -52,7 +52,9 @@ class Settings:
         if self.log_format not in ("json", "text"):
             raise SettingsError(f"log_format must be 'json' or 'text', got {self.log_format!r}")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            raise SettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+            raise SettingsError(
+                f"log_level must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}"
+            )
         if self.max_batch_events < 1:
             raise SettingsError("max_batch_events must be at least 1")
         if self.shutdown_grace_seconds < 0:

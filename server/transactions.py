@@ -22,7 +22,9 @@ class TransactionRunner:
     def __init__(self, sessions: sessionmaker[Session], read_threads: int = 4) -> None:
         self._sessions = sessions
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="badgeflow-write")
-        self._readers = ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="badgeflow-read")
+        self._readers = ThreadPoolExecutor(
+            max_workers=read_threads, thread_name_prefix="badgeflow-read"
+        )
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
         with self._sessions() as session, session.begin():
@@ -33,11 +35,15 @@ class TransactionRunner:
 
         The work runs to completion even if the awaiting task is cancelled (a client
         going away mid-batch), so a batch is never half-applied."""
-        future = asyncio.get_running_loop().run_in_executor(self._writer, self._in_transaction, work)
+        future = asyncio.get_running_loop().run_in_executor(
+            self._writer, self._in_transaction, work
+        )
         return await asyncio.shield(future)
 
     async def read(self, work: Callable[[Session], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._readers, self._in_transaction, work)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._readers, self._in_transaction, work
+        )
 
     def close(self) -> None:
         """Wait for queued work to finish; called after the gRPC server stopped."""

@@ -35,7 +35,9 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 async def app(sqlite_url: str) -> AsyncIterator[App]:
     """A real server on 127.0.0.1 and a free port, over a temporary SQLite file."""
-    settings = Settings(grpc_host="127.0.0.1", grpc_port=0, database_url=sqlite_url, shutdown_grace_seconds=1.0)
+    settings = Settings(
+        grpc_host="127.0.0.1", grpc_port=0, database_url=sqlite_url, shutdown_grace_seconds=1.0
+    )
     started = await build_server(settings)
     try:
         yield started

@@ -40,24 +40,43 @@ def on_completed(
     badge: CompiledBadge, progress: ProgressRecord, latest: AwardRecord | None, now: datetime
 ) -> AwardChange | None:
     """The learner just fulfilled the last group: award, unless the rules say no."""
-    if latest is not None and latest.state is AwardState.REVOKED and latest.revoked_by is RevokedBy.ADMIN:
+    if (
+        latest is not None
+        and latest.state is AwardState.REVOKED
+        and latest.revoked_by is RevokedBy.ADMIN
+    ):
         return None
     events = _earning_events(progress)
     if badge.repeatable:
         sequence = 1 if latest is None else latest.sequence + 1
-        award = AwardRecord(progress.learner_id, badge.template_id, badge.slug, sequence,
-                            AwardState.AWARDED, now, events)
+        award = AwardRecord(
+            progress.learner_id,
+            badge.template_id,
+            badge.slug,
+            sequence,
+            AwardState.AWARDED,
+            now,
+            events,
+        )
         return AwardChange(ChangeKind.AWARDED, award, is_new=True)
     if latest is None:
-        award = AwardRecord(progress.learner_id, badge.template_id, badge.slug, 1,
-                            AwardState.AWARDED, now, events)
+        award = AwardRecord(
+            progress.learner_id, badge.template_id, badge.slug, 1, AwardState.AWARDED, now, events
+        )
         return AwardChange(ChangeKind.AWARDED, award, is_new=True)
     if latest.state is AwardState.AWARDED:
         return None
     # Revoked by a penalty and earned again: the one award row of a non-repeatable badge
     # stands again.
-    again = replace(latest, state=AwardState.AWARDED, awarded_at=now, event_ids=events,
-                    revoked_at=None, revoked_by=None, revoke_reason="")
+    again = replace(
+        latest,
+        state=AwardState.AWARDED,
+        awarded_at=now,
+        event_ids=events,
+        revoked_at=None,
+        revoked_by=None,
+        revoke_reason="",
+    )
     return AwardChange(ChangeKind.AWARDED, again, is_new=False)
 
 
@@ -67,6 +86,11 @@ def on_fell_below_complete(
     """A penalty reset a requirement of a complete badge: revoke what stands."""
     if latest is None or latest.state is not AwardState.AWARDED:
         return None
-    revoked = replace(latest, state=AwardState.REVOKED, revoked_at=now,
-                      revoked_by=RevokedBy.PENALTY, revoke_reason=f"penalty {penalty}")
+    revoked = replace(
+        latest,
+        state=AwardState.REVOKED,
+        revoked_at=now,
+        revoked_by=RevokedBy.PENALTY,
+        revoke_reason=f"penalty {penalty}",
+    )
     return AwardChange(ChangeKind.REVOKED, revoked, is_new=False)

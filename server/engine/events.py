@@ -50,15 +50,25 @@ def rejection(event: IncomingEvent) -> EventAck | None:
     if not event.id:
         return _reject(event, "MISSING_EVENT_ID", "event.id is empty: give every event a unique id")
     if len(event.id) > MAX_ID_LENGTH:
-        return _reject(event, "EVENT_ID_TOO_LONG", f"event.id is longer than {MAX_ID_LENGTH} characters")
+        return _reject(
+            event, "EVENT_ID_TOO_LONG", f"event.id is longer than {MAX_ID_LENGTH} characters"
+        )
     if not event.type:
         return _reject(event, "MISSING_EVENT_TYPE", "event.type is empty: name the event type")
     if len(event.type) > MAX_ID_LENGTH:
-        return _reject(event, "EVENT_TYPE_TOO_LONG", f"event.type is longer than {MAX_ID_LENGTH} characters")
+        return _reject(
+            event, "EVENT_TYPE_TOO_LONG", f"event.type is longer than {MAX_ID_LENGTH} characters"
+        )
     if event.learner is None or not event.learner.id:
         return _reject(
-            event, "MISSING_LEARNER", "event.learner.id is empty: say which learner the event is about"
+            event,
+            "MISSING_LEARNER",
+            "event.learner.id is empty: say which learner the event is about",
         )
     if len(event.learner.id) > MAX_ID_LENGTH:
-        return _reject(event, "LEARNER_ID_TOO_LONG", f"event.learner.id is longer than {MAX_ID_LENGTH} characters")
+        return _reject(
+            event,
+            "LEARNER_ID_TOO_LONG",
+            f"event.learner.id is longer than {MAX_ID_LENGTH} characters",
+        )
     return None

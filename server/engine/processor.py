@@ -13,7 +13,8 @@ from typing import Protocol
 
 from dsl import CompiledBadge
 from server.domain import AwardRecord, EventRecord, LearnerRecord, ProgressRecord
-from server.engine import awarding, progress as prog
+from server.engine import awarding
+from server.engine import progress as prog
 from server.engine.awarding import AwardChange
 from server.engine.events import EventAck, IncomingEvent, Outcome, rejection
 from server.engine.ruleset import ActiveRules, Listener
@@ -53,7 +54,9 @@ class BatchOutcome:
     award_changes: list[AwardChange]
 
 
-def _screen(events: Sequence[IncomingEvent], store: BatchStore) -> tuple[list[EventAck], list[IncomingEvent]]:
+def _screen(
+    events: Sequence[IncomingEvent], store: BatchStore
+) -> tuple[list[EventAck], list[IncomingEvent]]:
     """Acks for every event, and the events to process (valid, first of their id)."""
     verdicts: list[EventAck | None] = [rejection(e) for e in events]
     candidates = {e.id for e, v in zip(events, verdicts, strict=True) if v is None}
@@ -71,7 +74,9 @@ def _screen(events: Sequence[IncomingEvent], store: BatchStore) -> tuple[list[Ev
     return [v for v in verdicts if v is not None], accepted
 
 
-def _matches(rules: ActiveRules, events: Sequence[IncomingEvent]) -> list[tuple[IncomingEvent, Listener]]:
+def _matches(
+    rules: ActiveRules, events: Sequence[IncomingEvent]
+) -> list[tuple[IncomingEvent, Listener]]:
     """Every (event, listener) pair whose predicate holds, in event order."""
     found: list[tuple[IncomingEvent, Listener]] = []
     for event in events:
@@ -84,7 +89,9 @@ def _matches(rules: ActiveRules, events: Sequence[IncomingEvent]) -> list[tuple[
 class _Batch:
     """The mutable state of one batch's evaluation."""
 
-    def __init__(self, progress: dict[Key, ProgressRecord], latest: dict[Key, AwardRecord], now: datetime) -> None:
+    def __init__(
+        self, progress: dict[Key, ProgressRecord], latest: dict[Key, AwardRecord], now: datetime
+    ) -> None:
         self.progress = progress
         self.latest = latest
         self.now = now
@@ -112,7 +119,12 @@ class _Batch:
         elif listener.penalty is not None and prog.reset(record, listener.penalty.resets):
             self._touch(key, badge, record)
             if was_complete and not _complete(badge, record):
-                self._note(key, awarding.on_fell_below_complete(self.latest.get(key), listener.penalty.name, self.now))
+                self._note(
+                    key,
+                    awarding.on_fell_below_complete(
+                        self.latest.get(key), listener.penalty.name, self.now
+                    ),
+                )
 
     def _touch(self, key: Key, badge: CompiledBadge, record: ProgressRecord) -> None:
         prog.recount(badge, record)
@@ -156,8 +168,13 @@ def _learners(events: Sequence[IncomingEvent]) -> list[LearnerRecord]:
 
 def _event_record(event: IncomingEvent, now: datetime) -> EventRecord:
     return EventRecord(
-        id=event.id, type=event.type, learner_id=event.learner.id,  # type: ignore[union-attr]
-        occurred_at=event.occurred_at or now, received_at=now, payload=event.payload, source=event.source,
+        id=event.id,
+        type=event.type,
+        learner_id=event.learner.id,  # type: ignore[union-attr]
+        occurred_at=event.occurred_at or now,
+        received_at=now,
+        payload=event.payload,
+        source=event.source,
     )
 
 
@@ -166,7 +183,7 @@ def process_batch(
 ) -> BatchOutcome:
     acks, accepted = _screen(events, store)
     matches = _matches(rules, accepted)
-    keys = {(e.learner.id, l.badge.template_id) for e, l in matches}  # type: ignore[union-attr]
+    keys = {(e.learner.id, hit.badge.template_id) for e, hit in matches}  # type: ignore[union-attr]
     progress, latest = store.load_state(keys) if keys else ({}, {})
     batch = _Batch(progress, latest, now)
     for event, listener in matches:
@@ -181,7 +198,12 @@ def process_batch(
     store.write(changes)
     ids = {(a.learner_id, a.template_id, a.sequence): a.id for a in finals}
     notified = [
-        replace(c, award=replace(c.award, id=ids[(c.award.learner_id, c.award.template_id, c.award.sequence)]))
+        replace(
+            c,
+            award=replace(
+                c.award, id=ids[(c.award.learner_id, c.award.template_id, c.award.sequence)]
+            ),
+        )
         for c in batch.award_changes
     ]
     return BatchOutcome(acks, notified)

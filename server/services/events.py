@@ -24,7 +24,11 @@ class EventServiceServicer(event_service_pb2_grpc.EventServiceServicer):
             raise InvalidArgument(
                 "BATCH_TOO_LARGE",
                 f"a batch may carry at most {self._max_batch} events, this one has {len(events)}",
-                [FieldViolation("events", f"split the batch into batches of at most {self._max_batch}")],
+                [
+                    FieldViolation(
+                        "events", f"split the batch into batches of at most {self._max_batch}"
+                    )
+                ],
                 metadata={"max_batch_events": str(self._max_batch)},
             )
         if not events:

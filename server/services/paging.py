@@ -19,7 +19,8 @@ _PREFIX = "k1:"
 def page_size(page: common_pb2.PageRequest) -> int:
     if page.page_size < 0:
         raise InvalidArgument(
-            "INVALID_PAGE_SIZE", "page_size must not be negative",
+            "INVALID_PAGE_SIZE",
+            "page_size must not be negative",
             [FieldViolation("page.page_size", "use 0 for the default or a positive number")],
         )
     return min(page.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
@@ -38,7 +39,12 @@ def decode_token(token: str) -> str | None:
         text = ""
     if not text.startswith(_PREFIX):
         raise InvalidArgument(
-            "INVALID_PAGE_TOKEN", "page_token is not one this server issued",
-            [FieldViolation("page.page_token", "pass next_page_token of the previous response unchanged")],
+            "INVALID_PAGE_TOKEN",
+            "page_token is not one this server issued",
+            [
+                FieldViolation(
+                    "page.page_token", "pass next_page_token of the previous response unchanged"
+                )
+            ],
         )
-    return text[len(_PREFIX):]
+    return text[len(_PREFIX) :]

@@ -16,7 +16,9 @@ from server.errors import FieldViolation, InvalidArgument, NotFound, ResourceExh
 from server.rules_admin import RuleAdmin
 from server.services.convert import award_to_proto, timestamp
 from server.services.paging import decode_token, encode_token, page_size
-from server.store import awards as awards_repo, learners as learners_repo, progress as progress_repo
+from server.store import awards as awards_repo
+from server.store import learners as learners_repo
+from server.store import progress as progress_repo
 from server.store import templates as templates_repo
 from server.transactions import TransactionRunner
 
@@ -59,7 +61,9 @@ def progress_to_proto(
 ) -> progress_pb2.TemplateProgress:
     total = len(badge.groups) if badge else record.total_groups
     fulfilled = (
-        sum(1 for s in group_statuses(badge, record) if s.fulfilled_by) if badge else record.fulfilled_groups
+        sum(1 for s in group_statuses(badge, record) if s.fulfilled_by)
+        if badge
+        else record.fulfilled_groups
     )
     return progress_pb2.TemplateProgress(
         template_id=record.template_id,
@@ -77,46 +81,66 @@ def progress_to_proto(
 
 def _required(value: str, field: str, example: str) -> str:
     if not value:
-        raise InvalidArgument(f"MISSING_{field.upper()}", f"{field} is empty", [FieldViolation(field, example)])
+        raise InvalidArgument(
+            f"MISSING_{field.upper()}", f"{field} is empty", [FieldViolation(field, example)]
+        )
     return value
 
 
 class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer):
-    def __init__(self, runner: TransactionRunner, admin: RuleAdmin, broadcaster: AwardBroadcaster) -> None:
+    def __init__(
+        self, runner: TransactionRunner, admin: RuleAdmin, broadcaster: AwardBroadcaster
+    ) -> None:
         self._runner = runner
         self._admin = admin
         self._broadcaster = broadcaster
 
     @grpc_errors
     async def GetLearnerProgress(
-        self, request: progress_service_pb2.GetLearnerProgressRequest, context: grpc.aio.ServicerContext
+        self,
+        request: progress_service_pb2.GetLearnerProgressRequest,
+        context: grpc.aio.ServicerContext,
     ) -> progress_service_pb2.GetLearnerProgressResponse:
-        learner_id = _required(request.learner_id, "learner_id", "give the learner's id as the platform sends it")
+        learner_id = _required(
+            request.learner_id, "learner_id", "give the learner's id as the platform sends it"
+        )
 
         def load(session):  # noqa: ANN001, ANN202
             learner = learners_repo.get_learner(session, learner_id)
             records = progress_repo.learner_progress(session, learner_id)
-            latest = awards_repo.latest_awards(session, [(learner_id, r.template_id) for r in records])
+            latest = awards_repo.latest_awards(
+                session, [(learner_id, r.template_id) for r in records]
+            )
             return learner, records, latest
 
         learner, records, latest = await self._runner.read(load)
         if learner is None:
-            raise NotFound("LEARNER_NOT_FOUND", f"no events were ever received for learner {learner_id!r}",
-                           metadata={"learner_id": learner_id})
+            raise NotFound(
+                "LEARNER_NOT_FOUND",
+                f"no events were ever received for learner {learner_id!r}",
+                metadata={"learner_id": learner_id},
+            )
         rules = self._admin.in_force()
         return progress_service_pb2.GetLearnerProgressResponse(
             learner=event_pb2.Learner(
-                id=learner.id, email=learner.email, first_name=learner.first_name, last_name=learner.last_name
+                id=learner.id,
+                email=learner.email,
+                first_name=learner.first_name,
+                last_name=learner.last_name,
             ),
             progress=[
-                progress_to_proto(r, rules.badge(r.template_id), latest.get((learner_id, r.template_id)))
+                progress_to_proto(
+                    r, rules.badge(r.template_id), latest.get((learner_id, r.template_id))
+                )
                 for r in records
             ],
         )
 
     @grpc_errors
     async def ListTemplateProgress(
-        self, request: progress_service_pb2.ListTemplateProgressRequest, context: grpc.aio.ServicerContext
+        self,
+        request: progress_service_pb2.ListTemplateProgressRequest,
+        context: grpc.aio.ServicerContext,
     ) -> progress_service_pb2.ListTemplateProgressResponse:
         template_id = _required(request.template_id, "template_id", 'e.g. "credly:<template uuid>"')
         limit = page_size(request.page)
@@ -126,19 +150,32 @@ class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer)
             if templates_repo.get_template(session, template_id) is None:
                 return None
             records = progress_repo.template_progress(
-                session, template_id, after_learner_id=after, limit=limit + 1, completed_only=request.completed_only
+                session,
+                template_id,
+                after_learner_id=after,
+                limit=limit + 1,
+                completed_only=request.completed_only,
             )
-            latest = awards_repo.latest_awards(session, [(r.learner_id, template_id) for r in records[:limit]])
+            latest = awards_repo.latest_awards(
+                session, [(r.learner_id, template_id) for r in records[:limit]]
+            )
             return records, latest
 
         loaded = await self._runner.read(load)
         if loaded is None:
-            raise NotFound("TEMPLATE_NOT_FOUND", f"no template {template_id!r}", metadata={"template_id": template_id})
+            raise NotFound(
+                "TEMPLATE_NOT_FOUND",
+                f"no template {template_id!r}",
+                metadata={"template_id": template_id},
+            )
         records, latest = loaded
         badge = self._admin.in_force().badge(template_id)
         token = encode_token(records[limit - 1].learner_id) if len(records) > limit else ""
         return progress_service_pb2.ListTemplateProgressResponse(
-            records=[progress_to_proto(r, badge, latest.get((r.learner_id, template_id))) for r in records[:limit]],
+            records=[
+                progress_to_proto(r, badge, latest.get((r.learner_id, template_id)))
+                for r in records[:limit]
+            ],
             next_page_token=token,
         )
 
@@ -157,7 +194,9 @@ class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer)
                 )
         except SubscriberTooSlow:
             raise ResourceExhausted(
-                "WATCHER_TOO_SLOW", "this stream fell too far behind and was closed; reconnect", retry_after=1.0
+                "WATCHER_TOO_SLOW",
+                "this stream fell too far behind and was closed; reconnect",
+                retry_after=1.0,
             ) from None
         finally:
             subscription.close()

@@ -54,22 +54,35 @@ def _files(request_files: list[rules_pb2.RuleFile]) -> list[SourceFile]:
         if not f.name:
             violations.append(FieldViolation(f"files[{i}].name", "give every rule file a name"))
         elif f.name in names:
-            violations.append(FieldViolation(f"files[{i}].name", f"file name {f.name!r} is used twice"))
+            violations.append(
+                FieldViolation(f"files[{i}].name", f"file name {f.name!r} is used twice")
+            )
         names.add(f.name)
     if len(request_files) > MAX_RULE_FILES:
         violations.append(FieldViolation("files", f"at most {MAX_RULE_FILES} files per set"))
     if violations:
-        raise InvalidArgument("INVALID_RULE_FILES", "the rule files are not a valid set", violations)
+        raise InvalidArgument(
+            "INVALID_RULE_FILES", "the rule files are not a valid set", violations
+        )
     return [SourceFile(f.name, f.content) for f in request_files]
+
+
+def _headline(d: Diagnostic) -> str:
+    """The first line of a rendered diagnostic: file:line:col: severity[code]: message."""
+    return d.render().splitlines()[0]
 
 
 def _rule_error(error: RuleError) -> InvalidArgument:
     errors = [d for d in error.diagnostics if d.severity is Severity.ERROR]
     return InvalidArgument(
         "RULES_INVALID",
-        f"the rules have {len(errors)} error(s); the first: {errors[0].render().splitlines()[0] if errors else ''}",
-        [FieldViolation("rules", d.render().splitlines()[0]) for d in errors],
-        details=[rules_pb2.RuleDiagnostics(diagnostics=[diagnostic_to_proto(d) for d in error.diagnostics])],
+        f"the rules have {len(errors)} error(s); the first: {_headline(errors[0])}",
+        [FieldViolation("rules", _headline(d)) for d in errors],
+        details=[
+            rules_pb2.RuleDiagnostics(
+                diagnostics=[diagnostic_to_proto(d) for d in error.diagnostics]
+            )
+        ],
         metadata={"error_count": str(len(errors))},
     )
 

@@ -40,7 +40,10 @@ def template_to_proto(record: TemplateRecord, badge: CompiledBadge | None) -> te
         )
         message.penalties.extend(
             template_pb2.PenaltySummary(
-                name=p.name, event_type=p.event_type, description=p.description, resets=list(p.resets)
+                name=p.name,
+                event_type=p.event_type,
+                description=p.description,
+                resets=list(p.resets),
             )
             for p in badge.penalties
         )
@@ -50,7 +53,8 @@ def template_to_proto(record: TemplateRecord, badge: CompiledBadge | None) -> te
 def _template_id(value: str) -> str:
     if not value:
         raise InvalidArgument(
-            "MISSING_TEMPLATE_ID", "template_id is empty",
+            "MISSING_TEMPLATE_ID",
+            "template_id is empty",
             [FieldViolation("template_id", 'give the template id, e.g. "credly:<template uuid>"')],
         )
     return value
@@ -71,7 +75,9 @@ class TemplateServiceServicer(template_service_pb2_grpc.TemplateServiceServicer)
         limit = page_size(request.page)
         after = decode_token(request.page.page_token)
         records = await self._runner.read(
-            lambda s: templates_repo.list_templates(s, after_id=after, limit=limit + 1, active_only=request.active_only)
+            lambda s: templates_repo.list_templates(
+                s, after_id=after, limit=limit + 1, active_only=request.active_only
+            )
         )
         token = encode_token(records[limit - 1].id) if len(records) > limit else ""
         return template_service_pb2.ListTemplatesResponse(
@@ -85,20 +91,27 @@ class TemplateServiceServicer(template_service_pb2_grpc.TemplateServiceServicer)
         template_id = _template_id(request.template_id)
         record = await self._runner.read(lambda s: templates_repo.get_template(s, template_id))
         if record is None:
-            raise NotFound("TEMPLATE_NOT_FOUND", f"no template {template_id!r}; list templates to see the ids",
-                           metadata={"template_id": template_id})
+            raise NotFound(
+                "TEMPLATE_NOT_FOUND",
+                f"no template {template_id!r}; list templates to see the ids",
+                metadata={"template_id": template_id},
+            )
         return template_service_pb2.GetTemplateResponse(template=self._proto(record))
 
     @grpc_errors
     async def ActivateTemplate(
-        self, request: template_service_pb2.ActivateTemplateRequest, context: grpc.aio.ServicerContext
+        self,
+        request: template_service_pb2.ActivateTemplateRequest,
+        context: grpc.aio.ServicerContext,
     ) -> template_service_pb2.ActivateTemplateResponse:
         record = await self._admin.set_active(_template_id(request.template_id), True)
         return template_service_pb2.ActivateTemplateResponse(template=self._proto(record))
 
     @grpc_errors
     async def DeactivateTemplate(
-        self, request: template_service_pb2.DeactivateTemplateRequest, context: grpc.aio.ServicerContext
+        self,
+        request: template_service_pb2.DeactivateTemplateRequest,
+        context: grpc.aio.ServicerContext,
     ) -> template_service_pb2.DeactivateTemplateResponse:
         record = await self._admin.set_active(_template_id(request.template_id), False)
         return template_service_pb2.DeactivateTemplateResponse(template=self._proto(record))

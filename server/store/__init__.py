@@ -12,7 +12,13 @@ Example::
         insert_events(session, fresh)
 """
 
-from server.store.awards import insert_award, insert_awards, latest_awards, learner_awards, update_award
+from server.store.awards import (
+    insert_award,
+    insert_awards,
+    latest_awards,
+    learner_awards,
+    update_award,
+)
 from server.store.db import create_engine_for, make_session_factory, migrate
 from server.store.events import count_events, existing_event_ids, get_event, insert_events
 from server.store.learners import get_learner, upsert_learners

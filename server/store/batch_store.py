@@ -21,8 +21,12 @@ class SqlBatchStore:
     def existing_event_ids(self, ids: Collection[str]) -> set[str]:
         return events.existing_event_ids(self._session, ids)
 
-    def load_state(self, keys: Collection[Key]) -> tuple[dict[Key, ProgressRecord], dict[Key, AwardRecord]]:
-        return progress.load_progress(self._session, keys), awards.latest_awards(self._session, keys)
+    def load_state(
+        self, keys: Collection[Key]
+    ) -> tuple[dict[Key, ProgressRecord], dict[Key, AwardRecord]]:
+        return progress.load_progress(self._session, keys), awards.latest_awards(
+            self._session, keys
+        )
 
     def write(self, changes: BatchChanges) -> None:
         session = self._session

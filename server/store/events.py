@@ -26,7 +26,9 @@ def existing_event_ids(session: Session, ids: Collection[str]) -> set[str]:
 def insert_events(session: Session, records: Sequence[EventRecord]) -> None:
     """One executemany for the whole batch; a duplicate id raises IntegrityError."""
     if records:
-        session.connection().execute(insert(Event.__table__), [_to_row(record) for record in records])
+        session.connection().execute(
+            insert(Event.__table__), [_to_row(record) for record in records]
+        )
 
 
 def count_events(session: Session) -> int:

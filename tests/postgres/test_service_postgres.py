@@ -40,8 +40,10 @@ def schema_url() -> Iterator[str]:
     with admin.begin() as connection:
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
+        yield (
+            make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
         )
     finally:
         with admin.begin() as connection:
@@ -75,12 +77,21 @@ async def test_events_award_and_penalty_revokes_on_postgres(pg_app: App, schema_
         s = stubs(channel)
         await apply_and_activate(s, RULES, TEMPLATE)
         batches = [
-            event_service_pb2.StreamEventsRequest(sequence=1, events=[passed("p1", "ada", "A"), passed("p2", "bo", "A")]),
-            event_service_pb2.StreamEventsRequest(sequence=2, events=[passed("p3", "ada", "C"), passed("p1", "ada", "A")]),
-            event_service_pb2.StreamEventsRequest(sequence=3, events=[passed("p4", "ada", "A", passing=False)]),
+            event_service_pb2.StreamEventsRequest(
+                sequence=1, events=[passed("p1", "ada", "A"), passed("p2", "bo", "A")]
+            ),
+            event_service_pb2.StreamEventsRequest(
+                sequence=2, events=[passed("p3", "ada", "C"), passed("p1", "ada", "A")]
+            ),
+            event_service_pb2.StreamEventsRequest(
+                sequence=3, events=[passed("p4", "ada", "A", passing=False)]
+            ),
         ]
         acks = [r async for r in s.events.StreamEvents(iter(batches))]
-        assert [r.outcome for r in acks[1].results] == [event_pb2.EVENT_OUTCOME_ACCEPTED, event_pb2.EVENT_OUTCOME_DUPLICATE]
+        assert [r.outcome for r in acks[1].results] == [
+            event_pb2.EVENT_OUTCOME_ACCEPTED,
+            event_pb2.EVENT_OUTCOME_DUPLICATE,
+        ]
         assert await _award_state(channel, "ada") == progress_pb2.AWARD_STATE_REVOKED
         page = await s.progress.ListTemplateProgress(
             progress_service_pb2.ListTemplateProgressRequest(template_id=TEMPLATE)

@@ -49,22 +49,32 @@ def stubs(channel: grpc.aio.Channel) -> Stubs:
     )
 
 
-def passed(event_id: str, learner: str, course: str = DEMO_COURSE, passing: bool = True) -> event_pb2.Event:
+def passed(
+    event_id: str, learner: str, course: str = DEMO_COURSE, passing: bool = True
+) -> event_pb2.Event:
     payload = struct_pb2.Struct()
     payload.update({"is_passing": passing, "course": {"course_key": course}})
     return event_pb2.Event(
         id=event_id,
         type=PASSED,
-        learner=event_pb2.Learner(id=learner, email=f"{learner}@example.org", first_name="Ada", last_name="Lovelace"),
+        learner=event_pb2.Learner(
+            id=learner, email=f"{learner}@example.org", first_name="Ada", last_name="Lovelace"
+        ),
         payload=payload,
     )
 
 
-async def apply_and_activate(s: Stubs, text: str = DEMO_RULES, template: str = DEMO_TEMPLATE) -> None:
+async def apply_and_activate(
+    s: Stubs, text: str = DEMO_RULES, template: str = DEMO_TEMPLATE
+) -> None:
     await s.rules.ApplyRules(
-        rule_service_pb2.ApplyRulesRequest(files=[rules_pb2.RuleFile(name="demo.badge", content=text)])
+        rule_service_pb2.ApplyRulesRequest(
+            files=[rules_pb2.RuleFile(name="demo.badge", content=text)]
+        )
     )
-    await s.templates.ActivateTemplate(template_service_pb2.ActivateTemplateRequest(template_id=template))
+    await s.templates.ActivateTemplate(
+        template_service_pb2.ActivateTemplateRequest(template_id=template)
+    )
 
 
 def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status:

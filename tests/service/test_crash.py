@@ -30,12 +30,20 @@ TEMPLATE = "credly:crash-test"
 
 def all_events() -> list[event_pb2.Event]:
     """A for every learner, then B for every learner: 10,000 events."""
-    return [passed(f"{course}-{i}", f"learner-{i}", course=course) for course in "AB" for i in range(TOTAL_LEARNERS)]
+    return [
+        passed(f"{course}-{i}", f"learner-{i}", course=course)
+        for course in "AB"
+        for i in range(TOTAL_LEARNERS)
+    ]
 
 
-async def batches(events: list[event_pb2.Event]) -> AsyncIterator[event_service_pb2.StreamEventsRequest]:
+async def batches(
+    events: list[event_pb2.Event],
+) -> AsyncIterator[event_service_pb2.StreamEventsRequest]:
     for seq, start in enumerate(range(0, len(events), BATCH), 1):
-        yield event_service_pb2.StreamEventsRequest(sequence=seq, events=events[start : start + BATCH])
+        yield event_service_pb2.StreamEventsRequest(
+            sequence=seq, events=events[start : start + BATCH]
+        )
 
 
 def stored_state(db: Path) -> tuple[set[str], dict[str, set[str]], set[str]]:
@@ -45,7 +53,9 @@ def stored_state(db: Path) -> tuple[set[str], dict[str, set[str]], set[str]]:
             learner: set(json.loads(reqs))
             for learner, reqs in conn.execute("select learner_id, requirements from progress")
         }
-        awarded = {row[0] for row in conn.execute("select learner_id from awards where state = 'awarded'")}
+        awarded = {
+            row[0] for row in conn.execute("select learner_id from awards where state = 'awarded'")
+        }
     return event_ids, progress, awarded
 
 
@@ -63,7 +73,11 @@ async def test_sigkill_mid_stream_loses_nothing_acked(tmp_path: Path) -> None:
             call = s.events.StreamEvents(batches(events))
             with pytest.raises(grpc.aio.AioRpcError) as cut:
                 async for reply in call:
-                    acked += [r.event_id for r in reply.results if r.outcome == event_pb2.EVENT_OUTCOME_ACCEPTED]
+                    acked += [
+                        r.event_id
+                        for r in reply.results
+                        if r.outcome == event_pb2.EVENT_OUTCOME_ACCEPTED
+                    ]
                     if reply.sequence == KILL_AFTER_BATCHES:
                         server.kill()
             assert cut.value.code() is grpc.StatusCode.UNAVAILABLE
@@ -95,8 +109,11 @@ async def test_sigkill_mid_stream_loses_nothing_acked(tmp_path: Path) -> None:
     event_ids, progress, awarded = stored_state(db)
     duplicates = outcomes.get(event_pb2.EVENT_OUTCOME_DUPLICATE, 0)
     committed_unacked = duplicates - len(acked)
-    print(f"crash: acked before SIGKILL {len(acked)}, committed but unacked {committed_unacked}, "
-          f"resent accepted {outcomes.get(event_pb2.EVENT_OUTCOME_ACCEPTED, 0)}, duplicates {duplicates}")
+    print(
+        f"crash: acked before SIGKILL {len(acked)}, committed but unacked {committed_unacked}, "
+        f"resent accepted {outcomes.get(event_pb2.EVENT_OUTCOME_ACCEPTED, 0)}, "
+        f"duplicates {duplicates}"
+    )
     assert committed_unacked >= 0
     assert outcomes.get(event_pb2.EVENT_OUTCOME_REJECTED, 0) == 0
     assert len(event_ids) == 2 * TOTAL_LEARNERS

@@ -49,27 +49,44 @@ async def test_health_reports_serving_for_every_service(s: Stubs) -> None:
 
 async def test_reflection_lists_the_services(s: Stubs) -> None:
     stub = reflection_pb2_grpc.ServerReflectionStub(s.channel)
-    call = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    call = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     async for reply in call:
         names = {svc.name for svc in reply.list_services_response.service}
         break
-    assert names >= {*SERVICE_NAMES, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+    assert names >= {
+        *SERVICE_NAMES,
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    }
     assert "badgeflow.v1.EventService" in names
 
 
 async def test_unknown_template_is_not_found_with_a_reason(s: Stubs) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await s.templates.GetTemplate(template_service_pb2.GetTemplateRequest(template_id="credly:nope"))
+        await s.templates.GetTemplate(
+            template_service_pb2.GetTemplateRequest(template_id="credly:nope")
+        )
     assert caught.value.code() is grpc.StatusCode.NOT_FOUND
     info = unpack(rich_status(caught.value), error_details_pb2.ErrorInfo)
-    assert (info.reason, info.domain, dict(info.metadata)) == ("TEMPLATE_NOT_FOUND", "badgeflow", {"template_id": "credly:nope"})
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "TEMPLATE_NOT_FOUND",
+        "badgeflow",
+        {"template_id": "credly:nope"},
+    )
 
 
 async def test_bad_rules_are_invalid_argument_with_every_diagnostic(s: Stubs) -> None:
-    text = 'badge "x" {\n    template credly "t"\n    require on course_passed where is_pasing == true and score == 1\n}\n'
+    text = (
+        'badge "x" {\n    template credly "t"\n'
+        "    require on course_passed where is_pasing == true and score == 1\n}\n"
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await s.rules.ApplyRules(
-            rule_service_pb2.ApplyRulesRequest(files=[rules_pb2.RuleFile(name="bad.badge", content=text)])
+            rule_service_pb2.ApplyRulesRequest(
+                files=[rules_pb2.RuleFile(name="bad.badge", content=text)]
+            )
         )
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     status = rich_status(caught.value)
@@ -86,16 +103,24 @@ async def test_bad_rules_are_invalid_argument_with_every_diagnostic(s: Stubs) ->
 
 async def test_new_templates_start_inactive_and_activation_needs_requirements(s: Stubs) -> None:
     applied = await s.rules.ApplyRules(
-        rule_service_pb2.ApplyRulesRequest(files=[rules_pb2.RuleFile(name="demo.badge", content=DEMO_RULES)])
+        rule_service_pb2.ApplyRulesRequest(
+            files=[rules_pb2.RuleFile(name="demo.badge", content=DEMO_RULES)]
+        )
     )
     assert (applied.version, list(applied.created_template_ids)) == (1, [DEMO_TEMPLATE])
-    got = await s.templates.GetTemplate(template_service_pb2.GetTemplateRequest(template_id=DEMO_TEMPLATE))
+    got = await s.templates.GetTemplate(
+        template_service_pb2.GetTemplateRequest(template_id=DEMO_TEMPLATE)
+    )
     assert (got.template.active, got.template.badge) == (False, "demo-graduate")
     # A second apply without the badge unbinds the template; activating it must fail.
-    emptied = await s.rules.ApplyRules(rule_service_pb2.ApplyRulesRequest(files=[], expected_version=1))
+    emptied = await s.rules.ApplyRules(
+        rule_service_pb2.ApplyRulesRequest(files=[], expected_version=1)
+    )
     assert list(emptied.unbound_template_ids) == [DEMO_TEMPLATE]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await s.templates.ActivateTemplate(template_service_pb2.ActivateTemplateRequest(template_id=DEMO_TEMPLATE))
+        await s.templates.ActivateTemplate(
+            template_service_pb2.ActivateTemplateRequest(template_id=DEMO_TEMPLATE)
+        )
     assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     failure = unpack(rich_status(caught.value), error_details_pb2.PreconditionFailure)
     assert failure.violations[0].type == "TEMPLATE_HAS_NO_REQUIREMENTS"
@@ -108,7 +133,10 @@ async def test_stale_expected_version_is_refused(s: Stubs) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await s.rules.ApplyRules(request)
     assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
-    assert unpack(rich_status(caught.value), error_details_pb2.ErrorInfo).reason == "STALE_RULES_VERSION"
+    assert (
+        unpack(rich_status(caught.value), error_details_pb2.ErrorInfo).reason
+        == "STALE_RULES_VERSION"
+    )
 
 
 async def test_streamed_events_award_a_badge_seen_on_watch_and_progress(s: Stubs) -> None:
@@ -118,10 +146,12 @@ async def test_streamed_events_award_a_badge_seen_on_watch_and_progress(s: Stubs
 
     batches = [
         event_service_pb2.StreamEventsRequest(
-            sequence=1, events=[passed("e1", "ada", course="other"), passed("e2", "ada", passing=False)]
+            sequence=1,
+            events=[passed("e1", "ada", course="other"), passed("e2", "ada", passing=False)],
         ),
         event_service_pb2.StreamEventsRequest(
-            sequence=2, events=[passed("e3", "ada"), passed("e3", "ada"), event_pb2.Event(id="e4", type="x")]
+            sequence=2,
+            events=[passed("e3", "ada"), passed("e3", "ada"), event_pb2.Event(id="e4", type="x")],
         ),
     ]
     acks = [reply async for reply in s.events.StreamEvents(iter(batches))]
@@ -136,16 +166,24 @@ async def test_streamed_events_award_a_badge_seen_on_watch_and_progress(s: Stubs
     change = await asyncio.wait_for(watch.read(), timeout=10)
     watch.cancel()
     assert change.kind == progress_pb2.AWARD_EVENT_KIND_AWARDED
-    assert (change.award.learner_id, change.award.template_id, list(change.award.event_ids)) == ("ada", DEMO_TEMPLATE, ["e3"])
+    assert (change.award.learner_id, change.award.template_id, list(change.award.event_ids)) == (
+        "ada",
+        DEMO_TEMPLATE,
+        ["e3"],
+    )
 
-    progress = await s.progress.GetLearnerProgress(progress_service_pb2.GetLearnerProgressRequest(learner_id="ada"))
+    progress = await s.progress.GetLearnerProgress(
+        progress_service_pb2.GetLearnerProgressRequest(learner_id="ada")
+    )
     assert progress.learner.email == "ada@example.org"
     (record,) = progress.progress
     assert (record.fulfilled_groups, record.total_groups, record.percent) == (1, 1, 100.0)
     assert record.award.state == progress_pb2.AWARD_STATE_AWARDED
     assert record.groups[0].requirements[0].event_ids == ["e3"]
 
-    replay = await s.events.PublishEvents(event_service_pb2.PublishEventsRequest(events=[passed("e3", "ada")]))
+    replay = await s.events.PublishEvents(
+        event_service_pb2.PublishEventsRequest(events=[passed("e3", "ada")])
+    )
     assert [r.outcome for r in replay.results] == [event_pb2.EVENT_OUTCOME_DUPLICATE]
 
 
@@ -154,9 +192,13 @@ async def test_oversized_batch_is_refused_whole(s: Stubs, app: App) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await s.events.PublishEvents(event_service_pb2.PublishEventsRequest(events=events))
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert unpack(rich_status(caught.value), error_details_pb2.ErrorInfo).reason == "BATCH_TOO_LARGE"
+    assert (
+        unpack(rich_status(caught.value), error_details_pb2.ErrorInfo).reason == "BATCH_TOO_LARGE"
+    )
     with pytest.raises(grpc.aio.AioRpcError) as missing:
-        await s.progress.GetLearnerProgress(progress_service_pb2.GetLearnerProgressRequest(learner_id="ada"))
+        await s.progress.GetLearnerProgress(
+            progress_service_pb2.GetLearnerProgressRequest(learner_id="ada")
+        )
     assert missing.value.code() is grpc.StatusCode.NOT_FOUND
 
 
@@ -164,7 +206,9 @@ async def test_template_progress_pages_through_every_learner(s: Stubs) -> None:
     await apply_and_activate(s)
     learners = [f"learner-{i:03d}" for i in range(7)]
     await s.events.PublishEvents(
-        event_service_pb2.PublishEventsRequest(events=[passed(f"e-{name}", name) for name in learners])
+        event_service_pb2.PublishEventsRequest(
+            events=[passed(f"e-{name}", name) for name in learners]
+        )
     )
     seen, token = [], ""
     while True:
@@ -189,10 +233,14 @@ async def test_graceful_stop_finishes_the_in_flight_batch(s: Stubs, app: App) ->
             yield item
 
     call = s.events.StreamEvents(feed())
-    await requests.put(event_service_pb2.StreamEventsRequest(sequence=1, events=[passed("g1", "bo")]))
+    await requests.put(
+        event_service_pb2.StreamEventsRequest(sequence=1, events=[passed("g1", "bo")])
+    )
     first = await call.read()
     assert first.results[0].outcome == event_pb2.EVENT_OUTCOME_ACCEPTED
-    await requests.put(event_service_pb2.StreamEventsRequest(sequence=2, events=[passed("g2", "cy")]))
+    await requests.put(
+        event_service_pb2.StreamEventsRequest(sequence=2, events=[passed("g2", "cy")])
+    )
     stopping = asyncio.create_task(app.stop(5.0))
     second = await call.read()
     await requests.put(None)

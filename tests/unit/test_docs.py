@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 
-@pytest.mark.parametrize("field", [pytest.param(f, id=f.name) for f in dataclasses.fields(Settings)])
+@pytest.mark.parametrize(
+    "field", [pytest.param(f, id=f.name) for f in dataclasses.fields(Settings)]
+)
 def test_every_setting_is_documented_with_its_default(field: dataclasses.Field) -> None:
     row = re.search(rf"^\| `BADGEFLOW_{field.name.upper()}` \| `([^`]*)` \|", README, re.M)
     assert row is not None, f"README lacks a row for BADGEFLOW_{field.name.upper()}"
@@ -33,7 +35,12 @@ def test_every_diagnostic_code_in_the_readme_matches_the_dsl_table() -> None:
     cases = {p.stem for p in (ROOT / "tests" / "dsl" / "cases").glob("*.diag")}
     golden_codes = set()
     for case in cases:
-        golden_codes |= set(re.findall(r"(?:error|warning)\[([EW]\d{3})\]", (ROOT / "tests/dsl/cases" / f"{case}.diag").read_text()))
+        golden_codes |= set(
+            re.findall(
+                r"(?:error|warning)\[([EW]\d{3})\]",
+                (ROOT / "tests/dsl/cases" / f"{case}.diag").read_text(),
+            )
+        )
     assert set(code.findall(README)) <= golden_codes
 
 
@@ -47,9 +54,21 @@ def test_environment_overrides_file_overrides_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        pytest.param({"BADGEFLOW_GRPC_PORT": "http"}, "BADGEFLOW_GRPC_PORT must be an integer, got 'http'", id="not-a-number"),
-        pytest.param({"BADGEFLOW_GRPC_PORT": "70000"}, "grpc_port must be 0..65535, got 70000", id="port-range"),
-        pytest.param({"BADGEFLOW_LOG_FORMAT": "xml"}, "log_format must be 'json' or 'text', got 'xml'", id="log-format"),
+        pytest.param(
+            {"BADGEFLOW_GRPC_PORT": "http"},
+            "BADGEFLOW_GRPC_PORT must be an integer, got 'http'",
+            id="not-a-number",
+        ),
+        pytest.param(
+            {"BADGEFLOW_GRPC_PORT": "70000"},
+            "grpc_port must be 0..65535, got 70000",
+            id="port-range",
+        ),
+        pytest.param(
+            {"BADGEFLOW_LOG_FORMAT": "xml"},
+            "log_format must be 'json' or 'text', got 'xml'",
+            id="log-format",
+        ),
     ],
 )
 def test_bad_settings_say_which_and_why(environ: dict[str, str], message: str) -> None:

@@ -9,11 +9,15 @@ from server.tools.protos import DEFAULT_OUT, PACKAGE_DIR, generate
 
 def test_generated_code_is_fresh(tmp_path: Path) -> None:
     fresh = {p.name: p.read_bytes() for p in generate(tmp_path)}
-    checked_in = {p.name: p.read_bytes() for p in (DEFAULT_OUT / PACKAGE_DIR).iterdir() if p.is_file()}
+    checked_in = {
+        p.name: p.read_bytes() for p in (DEFAULT_OUT / PACKAGE_DIR).iterdir() if p.is_file()
+    }
     assert sorted(fresh) == sorted(checked_in), "run `make protos` and commit the result"
     stale = [name for name in fresh if fresh[name] != checked_in[name]]
     assert stale == [], f"stale generated files {stale}: run `make protos` and commit the result"
-    assert (DEFAULT_OUT / "badgeflow" / "__init__.py").read_bytes() == (tmp_path / "badgeflow" / "__init__.py").read_bytes()
+    assert (DEFAULT_OUT / "badgeflow" / "__init__.py").read_bytes() == (
+        tmp_path / "badgeflow" / "__init__.py"
+    ).read_bytes()
 
 
 def test_every_proto_element_is_commented() -> None:
@@ -25,7 +29,9 @@ def test_every_proto_element_is_commented() -> None:
         lines = proto.read_text().splitlines()
         for number, line in enumerate(lines):
             stripped = line.strip()
-            if not stripped or stripped.startswith(("//", "}", "syntax", "package", "import", "option")):
+            if not stripped or stripped.startswith(
+                ("//", "}", "syntax", "package", "import", "option")
+            ):
                 continue
             previous = lines[number - 1].strip() if number else ""
             if not previous.startswith("//"):

@@ -22,7 +22,9 @@ class FakeBatchStore:
     def existing_event_ids(self, ids: Collection[str]) -> set[str]:
         return {i for i in ids if i in self.events}
 
-    def load_state(self, keys: Collection[Key]) -> tuple[dict[Key, ProgressRecord], dict[Key, AwardRecord]]:
+    def load_state(
+        self, keys: Collection[Key]
+    ) -> tuple[dict[Key, ProgressRecord], dict[Key, AwardRecord]]:
         progress = {k: copy.deepcopy(self.progress[k]) for k in keys if k in self.progress}
         latest: dict[Key, AwardRecord] = {}
         for award in self.awards.values():
@@ -43,9 +45,14 @@ class FakeBatchStore:
         for award in changes.awards:
             if award.id is None:
                 keys = {(a.learner_id, a.template_id, a.sequence) for a in self.awards.values()}
-                assert (award.learner_id, award.template_id, award.sequence) not in keys, "unique award violated"
+                assert (award.learner_id, award.template_id, award.sequence) not in keys, (
+                    "unique award violated"
+                )
                 award.id = len(self.awards) + 1
             self.awards[award.id] = replace(award)
 
     def awards_of(self, learner_id: str) -> list[AwardRecord]:
-        return sorted((a for a in self.awards.values() if a.learner_id == learner_id), key=lambda a: a.sequence)
+        return sorted(
+            (a for a in self.awards.values() if a.learner_id == learner_id),
+            key=lambda a: a.sequence,
+        )

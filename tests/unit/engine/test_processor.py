@@ -28,7 +28,8 @@ badge "two-courses" {
         require b: on course_passed where is_passing and course.course_key == "B"
         require c: on course_passed where is_passing and course.course_key == "C"
     }
-    penalty failed_a: on course_passed where is_passing == false and course.course_key == "A" resets a
+    penalty failed_a: on course_passed where is_passing == false and course.course_key == "A"
+        resets a
 }
 """
 
@@ -54,11 +55,15 @@ class Feed:
         self._ids = count(1)
         self._clock = count(0)
 
-    def event(self, course: str, passing: bool = True, learner: str | None = "l1", id: str | None = None) -> IncomingEvent:
+    def event(
+        self, course: str, passing: bool = True, learner: str | None = "l1", id: str | None = None
+    ) -> IncomingEvent:
         return IncomingEvent(
             id=id or f"e{next(self._ids)}",
             type=PASSED,
-            learner=LearnerRecord(learner, f"{learner}@example.org", "Ada", "Lovelace") if learner is not None else None,
+            learner=LearnerRecord(learner, f"{learner}@example.org", "Ada", "Lovelace")
+            if learner is not None
+            else None,
             occurred_at=None,
             payload={"is_passing": passing, "course": {"course_key": course}},
         )
@@ -76,7 +81,12 @@ def test_award_only_when_the_last_group_is_fulfilled() -> None:
     second = feed.send(feed.event("C"))
     assert [c.kind for c in second.award_changes] == [ChangeKind.AWARDED]
     award = second.award_changes[0].award
-    assert (award.learner_id, award.template_id, award.sequence, award.state) == ("l1", TEMPLATE, 1, AwardState.AWARDED)
+    assert (award.learner_id, award.template_id, award.sequence, award.state) == (
+        "l1",
+        TEMPLATE,
+        1,
+        AwardState.AWARDED,
+    )
     assert award.event_ids == ("e1", "e2")
     assert award.id == 1
 
@@ -95,7 +105,9 @@ def test_either_member_fulfils_an_any_group_and_awards_once() -> None:
 def test_event_without_learner_is_rejected_and_has_no_effect() -> None:
     feed = Feed(rules())
     outcome = feed.send(feed.event("A", learner=None), feed.event("A", learner=""))
-    assert [(a.outcome, a.reason_code) for a in outcome.acks] == [(Outcome.REJECTED, "MISSING_LEARNER")] * 2
+    assert [(a.outcome, a.reason_code) for a in outcome.acks] == [
+        (Outcome.REJECTED, "MISSING_LEARNER")
+    ] * 2
     assert "learner.id" in outcome.acks[0].reason
     assert feed.store.events == {} and feed.store.progress == {}
 
@@ -141,7 +153,11 @@ def test_penalty_resets_and_revokes_then_the_badge_can_be_earned_again() -> None
     revoked = feed.send(feed.event("A", passing=False))
     assert [c.kind for c in revoked.award_changes] == [ChangeKind.REVOKED]
     award = feed.store.awards[1]
-    assert (award.state, award.revoked_by, award.revoke_reason) == (AwardState.REVOKED, RevokedBy.PENALTY, "penalty failed_a")
+    assert (award.state, award.revoked_by, award.revoke_reason) == (
+        AwardState.REVOKED,
+        RevokedBy.PENALTY,
+        "penalty failed_a",
+    )
     assert "a" not in feed.store.progress[("l1", TEMPLATE)].requirements
     again = feed.send(feed.event("A"))
     assert [c.kind for c in again.award_changes] == [ChangeKind.AWARDED]
@@ -190,7 +206,9 @@ def test_repeatable_badge_is_awarded_again_each_time_the_criteria_are_met() -> N
 
 def test_learners_are_tracked_separately() -> None:
     feed = Feed(rules())
-    outcome = feed.send(feed.event("A", learner="x"), feed.event("B", learner="y"), feed.event("C", learner="x"))
+    outcome = feed.send(
+        feed.event("A", learner="x"), feed.event("B", learner="y"), feed.event("C", learner="x")
+    )
     assert [c.award.learner_id for c in outcome.award_changes] == ["x"]
     assert feed.store.progress[("y", TEMPLATE)].fulfilled_groups == 1
 
@@ -201,7 +219,9 @@ def test_learners_are_tracked_separately() -> None:
         pytest.param({"is_passing": True}, id="missing-course"),
         pytest.param({"is_passing": True, "course": "A"}, id="course-not-an-object"),
         pytest.param({"is_passing": 1, "course": {"course_key": "A"}}, id="number-is-not-bool"),
-        pytest.param({"is_passing": "true", "course": {"course_key": "A"}}, id="string-is-not-bool"),
+        pytest.param(
+            {"is_passing": "true", "course": {"course_key": "A"}}, id="string-is-not-bool"
+        ),
     ],
 )
 def test_payloads_that_do_not_match_leave_no_progress(payload: dict) -> None:
