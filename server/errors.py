@@ -31,6 +31,7 @@ __all__ = [
     "ResourceExhausted",
     "Unavailable",
     "grpc_errors",
+    "template_not_found",
     "to_status",
 ]
 
@@ -90,6 +91,14 @@ class InvalidArgument(BadgeflowError):
     ) -> None:
         super().__init__(reason, message, **kwargs)
         self.violations = tuple(violations)
+
+
+def template_not_found(template_id: str) -> NotFound:
+    return NotFound(
+        "TEMPLATE_NOT_FOUND",
+        f"no template {template_id!r}; list templates to see the ids",
+        metadata={"template_id": template_id},
+    )
 
 
 class Unavailable(BadgeflowError):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from dsl import CompiledBadge, RuleSet, SourceFile, compile_rules
 from server.domain import RuleSetRecord, TemplateRecord
 from server.engine.ruleset import ActiveRules
-from server.errors import FailedPrecondition, NotFound
+from server.errors import FailedPrecondition, template_not_found
 from server.ingest import RulesHolder, utcnow
 from server.store import rules as rules_repo
 from server.store import templates as templates_repo
@@ -133,11 +133,7 @@ def _set_active(
     session: Session, template_id: str, active: bool, badge: CompiledBadge | None
 ) -> TemplateRecord:
     if templates_repo.get_template(session, template_id) is None:
-        raise NotFound(
-            "TEMPLATE_NOT_FOUND",
-            f"no template {template_id!r}; list templates to see the ids",
-            metadata={"template_id": template_id},
-        )
+        raise template_not_found(template_id)
     if active and (badge is None or not any(g.requirements for g in badge.groups)):
         raise FailedPrecondition(
             "TEMPLATE_HAS_NO_REQUIREMENTS",

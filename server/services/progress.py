@@ -12,7 +12,14 @@ from server.domain import AwardRecord, ProgressRecord
 from server.engine.awarding import ChangeKind
 from server.engine.broadcast import AwardBroadcaster, SubscriberTooSlow
 from server.engine.progress import group_statuses
-from server.errors import FieldViolation, InvalidArgument, NotFound, ResourceExhausted, grpc_errors
+from server.errors import (
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    grpc_errors,
+    template_not_found,
+)
 from server.rules_admin import RuleAdmin
 from server.services.convert import award_to_proto, timestamp
 from server.services.paging import decode_token, encode_token, page_size
@@ -163,11 +170,7 @@ class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer)
 
         loaded = await self._runner.read(load)
         if loaded is None:
-            raise NotFound(
-                "TEMPLATE_NOT_FOUND",
-                f"no template {template_id!r}",
-                metadata={"template_id": template_id},
-            )
+            raise template_not_found(template_id)
         records, latest = loaded
         badge = self._admin.in_force().badge(template_id)
         token = encode_token(records[limit - 1].learner_id) if len(records) > limit else ""

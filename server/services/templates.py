@@ -7,7 +7,7 @@ from badgeflow.v1 import template_pb2, template_service_pb2, template_service_pb
 
 from dsl import CompiledBadge
 from server.domain import TemplateRecord
-from server.errors import FieldViolation, InvalidArgument, NotFound, grpc_errors
+from server.errors import FieldViolation, InvalidArgument, grpc_errors, template_not_found
 from server.rules_admin import RuleAdmin
 from server.services.convert import timestamp
 from server.services.paging import decode_token, encode_token, page_size
@@ -91,11 +91,7 @@ class TemplateServiceServicer(template_service_pb2_grpc.TemplateServiceServicer)
         template_id = _template_id(request.template_id)
         record = await self._runner.read(lambda s: templates_repo.get_template(s, template_id))
         if record is None:
-            raise NotFound(
-                "TEMPLATE_NOT_FOUND",
-                f"no template {template_id!r}; list templates to see the ids",
-                metadata={"template_id": template_id},
-            )
+            raise template_not_found(template_id)
         return template_service_pb2.GetTemplateResponse(template=self._proto(record))
 
     @grpc_errors

@@ -210,7 +210,7 @@ async def test_templates_list_show_activate_deactivate(
         pytest.param(
             ["progress", "template", "credly:nope"],
             3,
-            "badgectl: no template 'credly:nope'\n",
+            "badgectl: no template 'credly:nope'; list templates to see the ids\n",
             id="template-progress-unknown",
         ),
         pytest.param(
