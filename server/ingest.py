@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.engine.broadcast import AwardBroadcaster
-from server.engine.events import EventAck, IncomingEvent
+from server.engine.events import EventAck, IncomingEvent, Outcome
 from server.engine.processor import BatchStore, process_batch
 from server.engine.ruleset import ActiveRules
 from server.transactions import TransactionRunner
@@ -70,4 +70,10 @@ class Ingestor:
             _log.info("batch raced another writer; retrying", extra={"events": len(events)})
             outcome = await self._runner.write(work)
         self._broadcaster.publish(outcome.award_changes)
+        for ack in outcome.acks:
+            if ack.outcome is Outcome.REJECTED:
+                _log.info(
+                    "event rejected",
+                    extra={"event_id": ack.event_id, "reason_code": ack.reason_code},
+                )
         return outcome.acks

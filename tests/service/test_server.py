@@ -4,6 +4,7 @@ rules → activation → events → awards."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import grpc
@@ -139,7 +140,10 @@ async def test_stale_expected_version_is_refused(s: Stubs) -> None:
     )
 
 
-async def test_streamed_events_award_a_badge_seen_on_watch_and_progress(s: Stubs) -> None:
+async def test_streamed_events_award_a_badge_seen_on_watch_and_progress(
+    s: Stubs, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="badgeflow.ingest")
     await apply_and_activate(s)
     watch = s.progress.WatchAwards(progress_service_pb2.WatchAwardsRequest(learner_id="ada"))
     assert dict(await watch.initial_metadata())["badgeflow-watch"] == "subscribed"
@@ -162,6 +166,8 @@ async def test_streamed_events_award_a_badge_seen_on_watch_and_progress(s: Stubs
         event_pb2.EVENT_OUTCOME_REJECTED,
     ]
     assert acks[1].results[2].reason_code == "MISSING_LEARNER"
+    rejected = [r for r in caplog.records if r.getMessage() == "event rejected"]
+    assert [(r.event_id, r.reason_code) for r in rejected] == [("e4", "MISSING_LEARNER")]
 
     change = await asyncio.wait_for(watch.read(), timeout=10)
     watch.cancel()
