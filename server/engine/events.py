@@ -30,6 +30,8 @@ class IncomingEvent:
     occurred_at: datetime | None
     payload: dict[str, Any]
     source: str = ""
+    #: (reason code, reason) when the event could not be decoded; it is then rejected.
+    defect: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ def rejection(event: IncomingEvent) -> EventAck | None:
             "MISSING_LEARNER",
             "event.learner.id is empty: say which learner the event is about",
         )
+    if event.defect is not None:
+        return _reject(event, *event.defect)
     if len(event.learner.id) > MAX_ID_LENGTH:
         return _reject(
             event,

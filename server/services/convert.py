@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,10 @@ def _value(value: struct_pb2.Value) -> Any:
         return [_value(v) for v in value.list_value.values]
     if kind == "number_value":
         number = value.number_value
+        if not math.isfinite(number):
+            raise _Undecodable(
+                "INVALID_PAYLOAD", "payload holds NaN or infinity, which JSON cannot carry"
+            )
         # JSON has one number type; whole numbers come back as int so payloads read
         # naturally in the event log. Rules compare numbers by value either way.
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
@@ -51,6 +56,13 @@ def _value(value: struct_pb2.Value) -> Any:
     if kind == "bool_value":
         return value.bool_value
     return None
+
+
+class _Undecodable(ValueError):
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
@@ -70,15 +82,34 @@ def event_from_proto(event: event_pb2.Event) -> IncomingEvent:
     if event.HasField("learner"):
         lr = event.learner
         learner = LearnerRecord(lr.id, lr.email, lr.first_name, lr.last_name)
-    occurred = event.occurred_at.ToDatetime(UTC) if event.HasField("occurred_at") else None
+    try:
+        occurred = _occurred_at(event)
+        payload = struct_to_dict(event.payload)
+    except _Undecodable as problem:
+        # Decided per event, so one bad event cannot fail the rest of its batch.
+        return IncomingEvent(
+            event.id, event.type, learner, None, {}, event.source, (problem.code, problem.reason)
+        )
     return IncomingEvent(
         id=event.id,
         type=event.type,
         learner=learner,
         occurred_at=occurred,
-        payload=struct_to_dict(event.payload),
+        payload=payload,
         source=event.source,
     )
+
+
+def _occurred_at(event: event_pb2.Event) -> datetime | None:
+    if not event.HasField("occurred_at"):
+        return None
+    try:
+        return event.occurred_at.ToDatetime(UTC)
+    except (ValueError, OverflowError):
+        raise _Undecodable(
+            "INVALID_OCCURRED_AT",
+            "occurred_at is outside 0001-01-01..9999-12-31 or has invalid nanos",
+        ) from None
 
 
 def ack_to_proto(ack: EventAck) -> event_pb2.EventResult:

@@ -14,7 +14,7 @@ from sqlalchemy import make_url
 from server.app import App, build_server
 from server.settings import Settings
 from server.store.db import create_engine_for
-from tests.service.stubs import apply_and_activate, passed, stubs
+from tests.service.stubs import apply_and_activate, passed, stubs, undecodable_events
 from tests.store.backends import postgres_url
 
 RULES = """
@@ -110,3 +110,13 @@ async def test_events_award_and_penalty_revokes_on_postgres(pg_app: App, schema_
             assert await _award_state(channel, "ada") == progress_pb2.AWARD_STATE_AWARDED
     finally:
         await again.stop(1.0)
+
+
+@pytest.mark.postgres
+async def test_undecodable_events_do_not_fail_their_batch_on_postgres(pg_app: App) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{pg_app.port}") as channel:
+        reply = await stubs(channel).events.PublishEvents(
+            event_service_pb2.PublishEventsRequest(events=undecodable_events())
+        )
+    assert [r.reason_code for r in reply.results] == ["INVALID_PAYLOAD", "INVALID_OCCURRED_AT", ""]
+    assert reply.results[2].outcome == event_pb2.EVENT_OUTCOME_ACCEPTED

@@ -91,3 +91,12 @@ def unpack(status: status_pb2.Status, message_type: type) -> Any:
             detail.Unpack(found)
             return found
     raise AssertionError(f"no {message_type.__name__} detail")
+
+
+def undecodable_events() -> list[event_pb2.Event]:
+    """A NaN payload, a timestamp past year 9999, then a good event."""
+    nan_payload = passed("bad-nan", "ada")
+    nan_payload.payload.update({"score": float("nan")})
+    far_future = passed("bad-time", "ada")
+    far_future.occurred_at.seconds = 253_402_300_800  # year 10000
+    return [nan_payload, far_future, passed("good", "ada")]

@@ -31,6 +31,7 @@ from tests.service.stubs import (
     passed,
     rich_status,
     stubs,
+    undecodable_events,
     unpack,
 )
 
@@ -254,3 +255,15 @@ async def test_graceful_stop_finishes_the_in_flight_batch(s: Stubs, app: App) ->
     assert (second.sequence, second.results[0].outcome) == (2, event_pb2.EVENT_OUTCOME_ACCEPTED)
     reply = await app.health.Check(health_pb2.HealthCheckRequest(service=""), None)
     assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def test_undecodable_events_are_rejected_alone(s: Stubs) -> None:
+    await apply_and_activate(s)
+    reply = await s.events.PublishEvents(
+        event_service_pb2.PublishEventsRequest(events=undecodable_events())
+    )
+    assert [(r.event_id, r.outcome, r.reason_code) for r in reply.results] == [
+        ("bad-nan", event_pb2.EVENT_OUTCOME_REJECTED, "INVALID_PAYLOAD"),
+        ("bad-time", event_pb2.EVENT_OUTCOME_REJECTED, "INVALID_OCCURRED_AT"),
+        ("good", event_pb2.EVENT_OUTCOME_ACCEPTED, ""),
+    ]
