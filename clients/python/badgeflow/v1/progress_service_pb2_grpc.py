@@ -73,6 +73,9 @@ class ProgressServiceServicer:
 
     def WatchAwards(self, request, context):
         """Streams awards and revocations as they are committed, from the moment of the call.
+        The server sends initial metadata once the subscription is live: anything committed
+        after it arrives is delivered. A subscriber too slow to keep up is ended with
+        RESOURCE_EXHAUSTED and should reconnect.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
