@@ -22,11 +22,12 @@ from badgeflow.v1 import (
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from server.engine.broadcast import AwardBroadcaster
 from server.ingest import Ingestor, RulesHolder
 from server.logs import configure_logging
-from server.rules_admin import RuleAdmin, load_active_rules
+from server.rules_admin import RuleAdmin, StoredRulesInvalid, load_active_rules
 from server.services.events import EventServiceServicer
 from server.services.progress import ProgressServiceServicer
 from server.services.rules import RuleServiceServicer
@@ -93,6 +94,8 @@ async def build_server(settings: Settings) -> App:
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
+            # A second server on a taken port must fail, not silently share it.
+            ("grpc.so_reuseport", 0),
         ]
     )
     event_service_pb2_grpc.add_EventServiceServicer_to_server(
@@ -115,11 +118,15 @@ async def build_server(settings: Settings) -> App:
         ),
         server,
     )
-    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    address = f"{settings.grpc_host}:{settings.grpc_port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
     if port == 0:
-        raise SettingsError(
-            f"cannot listen on {settings.grpc_host}:{settings.grpc_port}: address in use or invalid"
-        )
+        runner.close()
+        engine.dispose()
+        raise SettingsError(f"cannot listen on {address}: the address is in use or invalid")
     await server.start()
     for name in (_OVERALL, *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -155,7 +162,10 @@ def main() -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(run(settings))
-    except SettingsError as exc:
+    except (SettingsError, StoredRulesInvalid) as exc:
         _log.error("cannot start", extra={"error": str(exc)})
         return 2
+    except OperationalError as exc:
+        _log.error("cannot start: the database is unreachable", extra={"error": str(exc.orig)})
+        return 3
     return 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from dsl import CompiledBadge, RuleSet, SourceFile, compile_rules
+from dsl import CompiledBadge, RuleError, RuleSet, SourceFile, compile_rules
 from server.domain import RuleSetRecord, TemplateRecord
 from server.engine.ruleset import ActiveRules
 from server.errors import FailedPrecondition, template_not_found
@@ -21,7 +21,13 @@ from server.store import rules as rules_repo
 from server.store import templates as templates_repo
 from server.transactions import TransactionRunner
 
-__all__ = ["AppliedRules", "RuleAdmin", "badge_fingerprint", "load_active_rules"]
+__all__ = [
+    "AppliedRules",
+    "RuleAdmin",
+    "StoredRulesInvalid",
+    "badge_fingerprint",
+    "load_active_rules",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +37,10 @@ class AppliedRules:
     created: list[str]
     changed: list[str]
     unbound: list[str]
+
+
+class StoredRulesInvalid(RuntimeError):
+    """The rules in the database cannot be compiled by this version of badgeflow."""
 
 
 def badge_fingerprint(badge: CompiledBadge) -> str:
@@ -55,7 +65,14 @@ def load_active_rules(session: Session) -> ActiveRules:
     record = rules_repo.current_rules(session)
     if record is None:
         return ActiveRules.empty()
-    rule_set = compile_rules(_source_files(record))
+    try:
+        rule_set = compile_rules(_source_files(record))
+    except RuleError as error:
+        # Rules are checked before they are stored, so this means the language changed
+        # under them; refusing to start beats silently awarding nothing.
+        raise StoredRulesInvalid(
+            f"the stored rules (version {record.version}) no longer compile:\n{error}"
+        ) from None
     return ActiveRules(record.version, rule_set, templates_repo.active_template_ids(session))
 
 
