@@ -113,6 +113,8 @@ def run(quick: bool) -> dict[str, Any]:
     finally:
         sink.terminate()
         sink.wait(30)
+        if sink.stdout is not None:
+            sink.stdout.close()
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(f"sqlite:///{Path(tmp) / 'bench.db'}")
         try:
