@@ -32,6 +32,7 @@ from dsl.ruleset import (
     CompiledRequirement,
     Predicate,
     RuleSet,
+    Trigger,
 )
 from dsl.schemas import FieldType
 
@@ -79,9 +80,14 @@ def _compile_group(
     requirements = tuple(
         CompiledRequirement(
             name=req_name,
-            event_type=_event_type(requirement.match, env),
             description=describe_match(requirement.match),
-            matches=_compile_match(requirement.match, env, req_name),
+            triggers=(
+                Trigger(
+                    event_type=_event_type(requirement.match, env),
+                    matches=_compile_match(requirement.match, env, req_name),
+                    description=describe_match(requirement.match),
+                ),
+            ),
         )
         for req_name, requirement in members
     )
@@ -94,9 +100,12 @@ def _compile_penalty(
     resets = layout.requirement_names() if penalty.resets_all else [t.name for t in penalty.resets]
     return CompiledPenalty(
         name=name,
-        event_type=_event_type(penalty.match, env),
         description=describe_match(penalty.match),
-        matches=_compile_match(penalty.match, env, name),
+        trigger=Trigger(
+            event_type=_event_type(penalty.match, env),
+            matches=_compile_match(penalty.match, env, name),
+            description=describe_match(penalty.match),
+        ),
         resets=tuple(resets),
     )
 
