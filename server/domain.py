@@ -15,6 +15,7 @@ __all__ = [
     "AwardRecord",
     "AwardState",
     "EventRecord",
+    "EvidenceItem",
     "LearnerRecord",
     "ProgressRecord",
     "RequirementState",
@@ -59,18 +60,30 @@ class EventRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceItem:
+    """One piece of evidence sent with a badge (a link, an id or a text)."""
+
+    kind: str  # "url", "id" or "text"
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class RequirementState:
-    """A fulfilled requirement: when, and by which events."""
+    """A fulfilled requirement: when, by which events, and the evidence rendered from
+    the event that fulfilled it."""
 
     fulfilled_at: datetime
     event_ids: tuple[str, ...]
+    evidence: tuple[EvidenceItem, ...] = ()
 
 
 @dataclass(slots=True)
 class ProgressRecord:
     """One learner's progress on one template.
 
-    `requirements` holds only fulfilled requirements, keyed by requirement name; the
+    `requirements` holds only fulfilled requirements, keyed by requirement name;
+    `partial` the small state of counting/ordered requirements not fulfilled yet; the
     group counts are derived by the engine from the rules in force and stored beside it
     so views can filter and sort without the rules.
     """
@@ -78,6 +91,7 @@ class ProgressRecord:
     learner_id: str
     template_id: str
     requirements: dict[str, RequirementState] = field(default_factory=dict)
+    partial: dict[str, dict[str, Any]] = field(default_factory=dict)
     fulfilled_groups: int = 0
     total_groups: int = 0
     times_awarded: int = 0
@@ -102,6 +116,8 @@ class AwardRecord:
     revoked_at: datetime | None = None
     revoked_by: RevokedBy | None = None
     revoke_reason: str = ""
+    expires_at: datetime | None = None
+    evidence: tuple[EvidenceItem, ...] = ()
     id: int | None = None
 
 

@@ -19,7 +19,7 @@ from server.store.awards import (
     learner_awards,
     update_award,
 )
-from server.store.db import create_engine_for, make_session_factory, migrate
+from server.store.db import create_engine_for, head_revision, make_session_factory, migrate
 from server.store.events import count_events, existing_event_ids, get_event, insert_events
 from server.store.learners import get_learner, upsert_learners
 from server.store.progress import learner_progress, load_progress, save_progress, template_progress
@@ -53,6 +53,7 @@ __all__ = [
     "list_templates",
     "load_progress",
     "make_session_factory",
+    "head_revision",
     "migrate",
     "save_progress",
     "set_template_active",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from server.domain import AwardRecord, AwardState, RevokedBy
+from server.domain import AwardRecord, AwardState, EvidenceItem, RevokedBy
 from server.store._statements import chunks
 from server.store.models import Award
 
@@ -54,7 +54,17 @@ def update_award(session: Session, award: AwardRecord) -> None:
     values = {
         name: value
         for name, value in _to_row(award).items()
-        if name in ("state", "awarded_at", "revoked_at", "revoked_by", "revoke_reason", "event_ids")
+        if name
+        in (
+            "state",
+            "awarded_at",
+            "revoked_at",
+            "revoked_by",
+            "revoke_reason",
+            "event_ids",
+            "expires_at",
+            "evidence",
+        )
     }
     result = session.execute(update(Award).where(Award.id == award.id).values(values))
     if result.rowcount == 0:  # type: ignore[attr-defined]
@@ -104,6 +114,8 @@ def _to_row(award: AwardRecord) -> dict[str, Any]:
         "revoked_by": None if award.revoked_by is None else award.revoked_by.value,
         "revoke_reason": award.revoke_reason,
         "event_ids": list(award.event_ids),
+        "expires_at": award.expires_at,
+        "evidence": [[e.kind, e.name, e.value] for e in award.evidence],
     }
 
 
@@ -120,4 +132,6 @@ def _to_record(row: Award) -> AwardRecord:
         revoked_at=row.revoked_at,
         revoked_by=None if row.revoked_by is None else RevokedBy(row.revoked_by),
         revoke_reason=row.revoke_reason,
+        expires_at=row.expires_at,
+        evidence=tuple(EvidenceItem(*e) for e in row.evidence),
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_engine_for",
+    "head_revision",
     "make_session_factory",
     "migrate",
 ]
@@ -120,6 +122,15 @@ def migrate(engine: Engine) -> None:
         with connection.begin():
             _lock_for_migration(connection)
             command.upgrade(_alembic_config(connection), "head")
+
+
+def head_revision() -> str:
+    """The newest migration's revision id: what a migrated database records."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None, "no migrations found"
+    return head
 
 
 def _lock_for_migration(connection: Connection) -> None:

@@ -148,6 +148,10 @@ class Progress(Base):
     learner_id: Mapped[str] = mapped_column(String(255))
     template_id: Mapped[str] = mapped_column(String(300), ForeignKey("templates.id"))
     requirements: Mapped[dict[str, Any]]
+    # State of counting/ordered requirements not yet fulfilled (added in 0002).
+    partial: Mapped[dict[str, Any]] = mapped_column(
+        json_type(), default=dict, server_default=text("'{}'")
+    )
     fulfilled_groups: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     total_groups: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Derived (total > 0 and fulfilled == total) but stored so views can filter on it.
@@ -178,3 +182,8 @@ class Award(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(16))
     revoke_reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     event_ids: Mapped[list[str]] = mapped_column(json_type())
+    expires_at: Mapped[datetime | None]
+    # [[kind, name, value], ...] (added in 0002).
+    evidence: Mapped[list[list[str]]] = mapped_column(
+        json_type(), default=list, server_default=text("'[]'")
+    )

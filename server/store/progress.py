@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.domain import ProgressRecord, RequirementState
+from server.domain import EvidenceItem, ProgressRecord, RequirementState
 from server.store._statements import chunks, upsert_insert
 from server.store.models import Progress
 
@@ -19,6 +19,7 @@ Key = tuple[str, str]  # (learner_id, template_id)
 
 _UPDATED_COLUMNS = (
     "requirements",
+    "partial",
     "fulfilled_groups",
     "total_groups",
     "completed",
@@ -95,6 +96,7 @@ def _to_row(record: ProgressRecord) -> dict[str, Any]:
         "learner_id": record.learner_id,
         "template_id": record.template_id,
         "requirements": _requirements_to_json(record.requirements),
+        "partial": record.partial,
         "fulfilled_groups": record.fulfilled_groups,
         "total_groups": record.total_groups,
         "completed": record.completed,
@@ -108,6 +110,7 @@ def _to_record(row: Progress) -> ProgressRecord:
         learner_id=row.learner_id,
         template_id=row.template_id,
         requirements=_requirements_from_json(row.requirements),
+        partial=dict(row.partial),
         fulfilled_groups=row.fulfilled_groups,
         total_groups=row.total_groups,
         times_awarded=row.times_awarded,
@@ -117,7 +120,11 @@ def _to_record(row: Progress) -> ProgressRecord:
 
 def _requirements_to_json(requirements: dict[str, RequirementState]) -> dict[str, Any]:
     return {
-        name: {"at": _iso_utc(state.fulfilled_at), "events": list(state.event_ids)}
+        name: {
+            "at": _iso_utc(state.fulfilled_at),
+            "events": list(state.event_ids),
+            "evidence": [[e.kind, e.name, e.value] for e in state.evidence],
+        }
         for name, state in requirements.items()
     }
 
@@ -125,7 +132,9 @@ def _requirements_to_json(requirements: dict[str, RequirementState]) -> dict[str
 def _requirements_from_json(data: dict[str, Any]) -> dict[str, RequirementState]:
     return {
         name: RequirementState(
-            fulfilled_at=datetime.fromisoformat(item["at"]), event_ids=tuple(item["events"])
+            fulfilled_at=datetime.fromisoformat(item["at"]),
+            event_ids=tuple(item["events"]),
+            evidence=tuple(EvidenceItem(*e) for e in item.get("evidence", ())),
         )
         for name, item in data.items()
     }

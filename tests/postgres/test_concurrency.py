@@ -23,6 +23,7 @@ from server.store import (
     append_rules,
     create_engine_for,
     current_rules,
+    head_revision,
     make_session_factory,
     migrate,
 )
@@ -91,7 +92,7 @@ def _migrate_in_child(url: str, both_began: Any, errors: Any) -> None:
 
 def _assert_migrated(engine: Engine) -> None:
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head_revision()
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 

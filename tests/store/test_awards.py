@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.domain import AwardRecord, AwardState, RevokedBy, TemplateRecord
+from server.domain import AwardRecord, AwardState, EvidenceItem, RevokedBy, TemplateRecord
 from server.store import (
     ensure_templates,
     insert_award,
+    insert_awards,
     latest_awards,
     learner_awards,
     update_award,
@@ -27,6 +28,8 @@ def award(learner_id: str, template_id: str, sequence: int = 1) -> AwardRecord:
         state=AwardState.AWARDED,
         awarded_at=NOW + timedelta(days=sequence),
         event_ids=("e1", f"e{sequence}"),
+        expires_at=NOW + timedelta(days=365 + sequence),
+        evidence=(EvidenceItem("url", "Course", f"https://lms.example.org/c/{sequence}"),),
     )
 
 
@@ -111,3 +114,13 @@ def test_learner_awards_are_ordered_by_template_then_sequence(session: Session) 
         ("credly:a", 2),
         ("credly:b", 1),
     ]
+
+
+def test_insert_awards_returns_ids_in_order(session: Session, template: TemplateRecord) -> None:
+    batch = [award(f"l{i}", template.id) for i in range(5)]
+    stored = insert_awards(session, batch)
+    session.commit()
+    assert [a.learner_id for a in stored] == [f"l{i}" for i in range(5)]
+    assert len({a.id for a in stored}) == 5
+    for record in stored:
+        assert learner_awards(session, record.learner_id) == [record]

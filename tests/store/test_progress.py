@@ -7,7 +7,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.domain import ProgressRecord, RequirementState, TemplateRecord
+from server.domain import EvidenceItem, ProgressRecord, RequirementState, TemplateRecord
 from server.store import (
     ensure_templates,
     learner_progress,
@@ -24,9 +24,14 @@ def progress(learner_id: str, template_id: str, *, fulfilled: int = 1) -> Progre
         learner_id=learner_id,
         template_id=template_id,
         requirements={
-            "passed": RequirementState(NOW - timedelta(days=1), ("e1", "e2")),
+            "passed": RequirementState(
+                NOW - timedelta(days=1),
+                ("e1", "e2"),
+                (EvidenceItem("url", "Course", "https://lms.example.org/c/1"),),
+            ),
             "ccx": RequirementState(NOW, ()),
         },
+        partial={"quizzes": {"times": ["2026-11-20T10:00:00+00:00"]}, "order": {"step": 1}},
         fulfilled_groups=fulfilled,
         total_groups=2,
         times_awarded=fulfilled // 2,
