@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from dsl import CompiledBadge
-from server.domain import AwardRecord, EventRecord, LearnerRecord, ProgressRecord
+from dsl.ruleset import CompiledBadge, CompiledRequirement, RequirementKind
+from server.domain import AwardRecord, AwardState, EventRecord, LearnerRecord, ProgressRecord
 from server.engine import awarding
 from server.engine import progress as prog
 from server.engine.awarding import AwardChange
@@ -54,6 +54,13 @@ class BatchOutcome:
     award_changes: list[AwardChange]
 
 
+@dataclass(frozen=True, slots=True)
+class _Match:
+    event: IncomingEvent
+    at: datetime
+    listener: Listener
+
+
 def _screen(
     events: Sequence[IncomingEvent], store: BatchStore
 ) -> tuple[list[EventAck], list[IncomingEvent]]:
@@ -74,78 +81,171 @@ def _screen(
     return [v for v in verdicts if v is not None], accepted
 
 
-def _matches(
-    rules: ActiveRules, events: Sequence[IncomingEvent]
-) -> list[tuple[IncomingEvent, Listener]]:
-    """Every (event, listener) pair whose predicate holds, in event order."""
-    found: list[tuple[IncomingEvent, Listener]] = []
+def _matches(rules: ActiveRules, events: Sequence[IncomingEvent], now: datetime) -> list[_Match]:
+    """Every (event, listener) pair whose trigger accepts the event, in event order."""
+    found: list[_Match] = []
     for event in events:
-        for listener in rules.listeners(event.type):
-            if listener.matches(event.payload):
-                found.append((event, listener))
+        at = event.occurred_at or now
+        for listener in rules.listeners(event.type, event.payload):
+            if listener.trigger.accepts(event.payload, at):
+                found.append(_Match(event, at, listener))
     return found
+
+
+def _dependency_keys(rules: ActiveRules, keys: Collection[Key]) -> set[Key]:
+    """The (learner, template) pairs whose awards decide `has badge` requirements."""
+    extra: set[Key] = set()
+    for learner_id, template_id in keys:
+        badge = rules.badge(template_id)
+        for slug in badge.depends_on if badge else ():
+            required = rules.rule_set.badge(slug)
+            if required is not None:
+                extra.add((learner_id, required.template_id))
+    return extra
 
 
 class _Batch:
     """The mutable state of one batch's evaluation."""
 
-    def __init__(
-        self, progress: dict[Key, ProgressRecord], latest: dict[Key, AwardRecord], now: datetime
-    ) -> None:
-        self.progress = progress
-        self.latest = latest
+    def __init__(self, rules: ActiveRules, store: BatchStore, now: datetime) -> None:
+        self.rules = rules
+        self.store = store
         self.now = now
+        self.progress: dict[Key, ProgressRecord] = {}
+        self.latest: dict[Key, AwardRecord] = {}
+        self.loaded: set[Key] = set()
+        self.touched: set[Key] = set()
         self.changed: set[Key] = set()
         self.award_changes: list[AwardChange] = []
 
-    def record(self, key: Key) -> ProgressRecord:
+    def load(self, keys: Collection[Key]) -> None:
+        wanted = set(keys)
+        wanted |= _dependency_keys(self.rules, wanted)
+        missing = wanted - self.loaded
+        if missing:
+            progress, latest = self.store.load_state(missing)
+            self.progress.update(progress)
+            self.latest.update(latest)
+            self.loaded |= missing
+
+    def record(self, key: Key, badge: CompiledBadge) -> ProgressRecord:
+        """The learner's progress on the badge, with `has badge` requirements brought up
+        to date the first time the batch touches it (the required badge may have been
+        awarded before this badge's rules were in force)."""
         if key not in self.progress:
             self.progress[key] = ProgressRecord(learner_id=key[0], template_id=key[1])
-        return self.progress[key]
+        record = self.progress[key]
+        if key not in self.touched:
+            self.touched.add(key)
+            self._resync(key, badge, record)
+        return record
 
-    def apply(self, event: IncomingEvent, listener: Listener) -> None:
-        badge = listener.badge
-        key = (event.learner.id, badge.template_id)  # type: ignore[union-attr]
-        record = self.record(key)
-        was_complete = _complete(badge, record)
-        if listener.requirement is not None:
-            at = event.occurred_at or self.now
-            if prog.fulfil(record, listener.requirement, event.id, at):
-                self._touch(key, badge, record)
-                # Complete now, with a new fulfilment: award unless one stands (also
-                # covers progress that a rule change completed without an event).
-                if record.completed:
-                    self._award(key, badge, record)
-        elif listener.penalty is not None and prog.reset(record, listener.penalty.resets):
+    def _resync(self, key: Key, badge: CompiledBadge, record: ProgressRecord) -> None:
+        if self._sync_dependencies(key, badge, record):
             self._touch(key, badge, record)
-            if was_complete and not _complete(badge, record):
-                self._note(
-                    key,
-                    awarding.on_fell_below_complete(
-                        self.latest.get(key), listener.penalty.name, self.now
-                    ),
-                )
+            if record.completed:
+                self._award(key, badge, record)
 
-    def _touch(self, key: Key, badge: CompiledBadge, record: ProgressRecord) -> None:
-        prog.recount(badge, record)
-        record.updated_at = self.now
-        self.changed.add(key)
+    # -- events -----------------------------------------------------------------
+
+    def apply(self, match: _Match) -> None:
+        listener = match.listener
+        badge = listener.badge
+        key = (match.event.learner.id, badge.template_id)  # type: ignore[union-attr]
+        record = self.record(key, badge)
+        if listener.requirement is not None:
+            self._advance(key, badge, record, listener.requirement, match)
+        elif listener.penalty is not None:
+            was_complete = _complete(badge, record)
+            if prog.reset(record, listener.penalty.resets):
+                self._touch(key, badge, record)
+                if was_complete and not record.completed:
+                    change = awarding.on_fell_below_complete(
+                        self.latest.get(key), listener.penalty.name, self.now
+                    )
+                    self._note(key, badge, change)
+
+    def _advance(
+        self,
+        key: Key,
+        badge: CompiledBadge,
+        record: ProgressRecord,
+        requirement: CompiledRequirement,
+        match: _Match,
+    ) -> None:
+        name = requirement.name
+        if name in record.requirements:
+            return
+        if requirement.stateful:
+            state, done = requirement.advance(
+                record.partial.get(name), match.listener.trigger.slot, match.event.payload, match.at
+            )
+            if not done:
+                if state is not None and state != record.partial.get(name):
+                    record.partial[name] = state
+                    self._touch(key, badge, record)
+                return
+        evidence = prog.render_evidence(badge, match.event.payload)
+        prog.fulfil(record, name, (match.event.id,), match.at, evidence)
+        self._touch(key, badge, record)
+        if record.completed:
+            self._award(key, badge, record)
+
+    # -- awards -----------------------------------------------------------------
 
     def _award(self, key: Key, badge: CompiledBadge, record: ProgressRecord) -> None:
         change = awarding.on_completed(badge, record, self.latest.get(key), self.now)
         if change is None:
             return
-        self._note(key, change)
+        expires = badge.expiry.expires_at(self.now) if badge.expiry else None
+        award = replace(
+            change.award, expires_at=expires, evidence=prog.collect_evidence(badge, record)
+        )
         record.times_awarded += 1
         if badge.repeatable:
             # Earned again only by meeting the criteria again.
             record.requirements.clear()
+            record.partial.clear()
             prog.recount(badge, record)
+        self._note(key, badge, replace(change, award=award))
 
-    def _note(self, key: Key, change: AwardChange | None) -> None:
-        if change is not None:
-            self.latest[key] = change.award
-            self.award_changes.append(change)
+    def _note(self, key: Key, badge: CompiledBadge, change: AwardChange | None) -> None:
+        if change is None:
+            return
+        self.latest[key] = change.award
+        self.award_changes.append(change)
+        self._propagate(key[0], badge)
+
+    def _propagate(self, learner_id: str, badge: CompiledBadge) -> None:
+        """An award of `badge` changed: re-check the badges that require holding it."""
+        for dependent in self.rules.dependents(badge.slug):
+            key = (learner_id, dependent.template_id)
+            self.load([key])
+            self._resync(key, dependent, self.record(key, dependent))
+
+    def _sync_dependencies(self, key: Key, badge: CompiledBadge, record: ProgressRecord) -> bool:
+        """Make `has badge` requirements say whether the learner holds the badge now."""
+        changed = False
+        for group in badge.groups:
+            for req in group.requirements:
+                if req.kind is not RequirementKind.HAS_BADGE:
+                    continue
+                required = self.rules.rule_set.badge(req.badge)
+                held = (
+                    self.latest.get((key[0], required.template_id))
+                    if required is not None
+                    else None
+                )
+                if held is not None and held.state is AwardState.AWARDED:
+                    changed |= prog.fulfil(record, req.name, held.event_ids, held.awarded_at)
+                else:
+                    changed |= prog.reset(record, (req.name,))
+        return changed
+
+    def _touch(self, key: Key, badge: CompiledBadge, record: ProgressRecord) -> None:
+        prog.recount(badge, record)
+        record.updated_at = self.now
+        self.changed.add(key)
 
 
 def _complete(badge: CompiledBadge, record: ProgressRecord) -> bool:
@@ -182,12 +282,11 @@ def process_batch(
     rules: ActiveRules, events: Sequence[IncomingEvent], store: BatchStore, now: datetime
 ) -> BatchOutcome:
     acks, accepted = _screen(events, store)
-    matches = _matches(rules, accepted)
-    keys = {(e.learner.id, hit.badge.template_id) for e, hit in matches}  # type: ignore[union-attr]
-    progress, latest = store.load_state(keys) if keys else ({}, {})
-    batch = _Batch(progress, latest, now)
-    for event, listener in matches:
-        batch.apply(event, listener)
+    matches = _matches(rules, accepted, now)
+    batch = _Batch(rules, store, now)
+    batch.load({(m.event.learner.id, m.listener.badge.template_id) for m in matches})  # type: ignore[union-attr]
+    for match in matches:
+        batch.apply(match)
     finals = _final_awards(batch.award_changes)
     changes = BatchChanges(
         events=[_event_record(e, now) for e in accepted],

@@ -1,17 +1,28 @@
 """Progress arithmetic: which groups a learner has fulfilled under a badge's rules.
 
-Progress keeps only the fulfilled requirements by name; groups are derived from the rules
-in force, so a rule change never leaves stale group counts behind."""
+Progress keeps only the fulfilled requirements by name (plus the partial state of
+counting/ordered ones); groups are derived from the rules in force, so a rule change
+never leaves stale group counts behind."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from dsl import CompiledBadge, CompiledGroup
-from server.domain import ProgressRecord, RequirementState
+from dsl.ruleset import CompiledBadge, CompiledGroup
+from server.domain import EvidenceItem, ProgressRecord, RequirementState
 
-__all__ = ["GroupStatus", "fulfil", "group_statuses", "recount", "reset"]
+__all__ = [
+    "GroupStatus",
+    "collect_evidence",
+    "fulfil",
+    "group_statuses",
+    "recount",
+    "render_evidence",
+    "reset",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +52,46 @@ def recount(badge: CompiledBadge, progress: ProgressRecord) -> None:
     )
 
 
-def fulfil(progress: ProgressRecord, requirement: str, event_id: str, at: datetime) -> bool:
-    """Mark a requirement fulfilled by an event; the first event to fulfil it is kept.
-    Returns whether anything changed."""
+def render_evidence(badge: CompiledBadge, payload: Mapping[str, Any]) -> tuple[EvidenceItem, ...]:
+    """The badge's evidence items this payload can fill; the others are left out."""
+    items = []
+    for item in badge.evidence:
+        value = item.render(payload)
+        if value is not None:
+            items.append(EvidenceItem(item.kind, item.name, value))
+    return tuple(items)
+
+
+def collect_evidence(badge: CompiledBadge, progress: ProgressRecord) -> tuple[EvidenceItem, ...]:
+    """One value per evidence item of the badge, from the earliest requirement that has it."""
+    found: dict[str, EvidenceItem] = {}
+    for state in sorted(progress.requirements.values(), key=lambda s: s.fulfilled_at):
+        for item in state.evidence:
+            found.setdefault(item.name, item)
+    return tuple(found[item.name] for item in badge.evidence if item.name in found)
+
+
+def fulfil(
+    progress: ProgressRecord,
+    requirement: str,
+    event_ids: tuple[str, ...],
+    at: datetime,
+    evidence: tuple[EvidenceItem, ...] = (),
+) -> bool:
+    """Mark a requirement fulfilled; the first fulfilment is kept. Returns whether
+    anything changed."""
     if requirement in progress.requirements:
         return False
-    progress.requirements[requirement] = RequirementState(fulfilled_at=at, event_ids=(event_id,))
+    progress.partial.pop(requirement, None)
+    progress.requirements[requirement] = RequirementState(at, event_ids, evidence)
     return True
 
 
 def reset(progress: ProgressRecord, requirements: tuple[str, ...]) -> bool:
-    """Forget the named requirements; returns whether any was fulfilled."""
+    """Forget the named requirements, partial counts included; returns whether anything
+    changed."""
     changed = False
     for name in requirements:
         changed |= progress.requirements.pop(name, None) is not None
+        changed |= progress.partial.pop(name, None) is not None
     return changed
