@@ -2,6 +2,8 @@
 
     badgectl [--server HOST:PORT] [--json] [--timeout SECONDS] COMMAND ...
 
+    rules check FILE... [--json]           check rule files here (no server)
+    rules test FILE...                     run each rule file's sibling events and expectations
     rules validate FILE...                 check rule files on the server
     rules apply FILE... [--expected-version N]
     rules show
@@ -53,6 +55,7 @@ from badgeflow.v1 import event_pb2, progress_pb2, rules_pb2, template_pb2
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
+from badgeflow_client import offline
 from badgeflow_client.client import DEFAULT_BATCH_SIZE, DEFAULT_RPC_TIMEOUT, BadgeflowClient
 from badgeflow_client.errors import BadgeflowError
 from badgeflow_client.events import event_from_dict
@@ -456,6 +459,14 @@ def _add_rules(commands: Any) -> None:
         help="fail if the rules in force are not at version N (default: no check)",
     )
     _add(sub, "show", _rules_show, "show the rules in force")
+    check = _add(sub, "check", offline.rules_check, "check rule files here, without a server")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.set_defaults(offline=True)
+    test = _add(
+        sub, "test", offline.rules_test, "run each rule file's sibling .events.jsonl/.expect.json"
+    )
+    test.add_argument("files", nargs="+", metavar="FILE")
+    test.set_defaults(offline=True)
 
 
 def _add_templates(commands: Any) -> None:
@@ -564,6 +575,8 @@ def _report(error: BadgeflowError, server: str, console: _Console) -> int:
 
 
 def _run(args: argparse.Namespace, console: _Console) -> int:
+    if getattr(args, "offline", False):
+        return args.handler(None, args, console)
     try:
         with BadgeflowClient(args.server, timeout=args.timeout) as client:
             return args.handler(client, args, console)
