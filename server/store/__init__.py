@@ -13,6 +13,7 @@ Example::
 """
 
 from server.store.awards import (
+    holders,
     insert_award,
     insert_awards,
     latest_awards,
@@ -20,7 +21,13 @@ from server.store.awards import (
     update_award,
 )
 from server.store.db import create_engine_for, head_revision, make_session_factory, migrate
-from server.store.events import count_events, existing_event_ids, get_event, insert_events
+from server.store.events import (
+    count_events,
+    existing_event_ids,
+    get_event,
+    insert_events,
+    stream_events,
+)
 from server.store.learners import get_learner, upsert_learners
 from server.store.progress import learner_progress, load_progress, save_progress, template_progress
 from server.store.rules import append_rules, current_rules
@@ -54,8 +61,10 @@ __all__ = [
     "load_progress",
     "make_session_factory",
     "head_revision",
+    "holders",
     "migrate",
     "save_progress",
+    "stream_events",
     "set_template_active",
     "template_id",
     "template_progress",

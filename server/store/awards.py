@@ -13,7 +13,14 @@ from server.domain import AwardRecord, AwardState, EvidenceItem, RevokedBy
 from server.store._statements import chunks
 from server.store.models import Award
 
-__all__ = ["insert_award", "insert_awards", "latest_awards", "learner_awards", "update_award"]
+__all__ = [
+    "holders",
+    "insert_award",
+    "insert_awards",
+    "latest_awards",
+    "learner_awards",
+    "update_award",
+]
 
 Key = tuple[str, str]  # (learner_id, template_id)
 
@@ -135,3 +142,26 @@ def _to_record(row: Award) -> AwardRecord:
         expires_at=row.expires_at,
         evidence=tuple(EvidenceItem(*e) for e in row.evidence),
     )
+
+
+def holders(session: Session, template_id: str) -> set[str]:
+    """Learners whose latest award of the template stands."""
+    latest = (
+        select(Award.learner_id, func.max(Award.sequence).label("sequence"))
+        .where(Award.template_id == template_id)
+        .group_by(Award.learner_id)
+        .subquery()
+    )
+    stmt = (
+        select(Award.learner_id)
+        .join(
+            latest,
+            and_(
+                Award.template_id == template_id,
+                Award.learner_id == latest.c.learner_id,
+                Award.sequence == latest.c.sequence,
+            ),
+        )
+        .where(Award.state == AwardState.AWARDED.value)
+    )
+    return set(session.scalars(stmt))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from server.domain import EventRecord
 from server.store._statements import chunks
 from server.store.models import Event
 
-__all__ = ["count_events", "existing_event_ids", "get_event", "insert_events"]
+__all__ = ["count_events", "existing_event_ids", "get_event", "insert_events", "stream_events"]
 
 
 def existing_event_ids(session: Session, ids: Collection[str]) -> set[str]:
@@ -64,3 +65,22 @@ def _to_record(row: Event) -> EventRecord:
         payload=row.payload,
         source=row.source,
     )
+
+
+def stream_events(
+    session: Session, types: Collection[str], chunk: int = 1000
+) -> Iterator[list[EventRecord]]:
+    """The logged events of the given types in the order they happened (then by id),
+    a chunk at a time, so a replay never holds the whole log in memory."""
+    if not types:
+        return
+    after: tuple[datetime, str] | None = None
+    while True:
+        stmt = select(Event).where(Event.type.in_(sorted(types)))
+        if after is not None:
+            stmt = stmt.where(tuple_(Event.occurred_at, Event.id) > tuple_(*after))
+        rows = session.scalars(stmt.order_by(Event.occurred_at, Event.id).limit(chunk)).all()
+        if not rows:
+            return
+        yield [_to_record(row) for row in rows]
+        after = (rows[-1].occurred_at, rows[-1].id)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from server.domain import AwardRecord, AwardState, EvidenceItem, RevokedBy, TemplateRecord
 from server.store import (
     ensure_templates,
+    holders,
     insert_award,
     insert_awards,
     latest_awards,
@@ -124,3 +125,14 @@ def test_insert_awards_returns_ids_in_order(session: Session, template: Template
     assert len({a.id for a in stored}) == 5
     for record in stored:
         assert learner_awards(session, record.learner_id) == [record]
+
+
+def test_holders_are_learners_whose_latest_award_stands(
+    session: Session, template: TemplateRecord
+) -> None:
+    insert_award(session, award("l1", template.id))
+    insert_award(session, dataclasses.replace(award("l2", template.id), state=AwardState.REVOKED))
+    insert_award(session, dataclasses.replace(award("l3", template.id), state=AwardState.REVOKED))
+    insert_award(session, award("l3", template.id, 2))
+    session.commit()
+    assert holders(session, template.id) == {"l1", "l3"}
