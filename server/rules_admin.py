@@ -6,7 +6,6 @@ ingest path reads; one lock orders those swaps so they always match the database
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from server.domain import RuleSetRecord, TemplateRecord
 from server.engine.ruleset import ActiveRules
 from server.errors import FailedPrecondition, template_not_found
 from server.ingest import RulesHolder, utcnow
+from server.planning import Plan, diff_rule_sets, plan_rules
 from server.store import rules as rules_repo
 from server.store import templates as templates_repo
 from server.transactions import TransactionRunner
@@ -25,7 +25,6 @@ __all__ = [
     "AppliedRules",
     "RuleAdmin",
     "StoredRulesInvalid",
-    "badge_fingerprint",
     "load_active_rules",
 ]
 
@@ -41,19 +40,6 @@ class AppliedRules:
 
 class StoredRulesInvalid(RuntimeError):
     """The rules in the database cannot be compiled by this version of badgeflow."""
-
-
-def badge_fingerprint(badge: CompiledBadge) -> str:
-    """A digest of what a badge's rules mean, to tell which templates an apply changed."""
-    parts = [badge.slug, badge.template_id, str(badge.repeatable)]
-    for group in badge.groups:
-        parts.append("group " + group.name)
-        parts += [f"{r.name}|{r.event_type}|{r.description}" for r in group.requirements]
-    parts += [
-        f"penalty {p.name}|{p.event_type}|{p.description}|{','.join(p.resets)}"
-        for p in badge.penalties
-    ]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _source_files(record: RuleSetRecord | None) -> list[SourceFile]:
@@ -74,14 +60,6 @@ def load_active_rules(session: Session) -> ActiveRules:
             f"the stored rules (version {record.version}) no longer compile:\n{error}"
         ) from None
     return ActiveRules(record.version, rule_set, templates_repo.active_template_ids(session))
-
-
-def _diff(old: RuleSet, new: RuleSet) -> tuple[list[str], list[str]]:
-    before = {b.template_id: badge_fingerprint(b) for b in old.badges}
-    after = {b.template_id: badge_fingerprint(b) for b in new.badges}
-    changed = sorted(t for t, fp in after.items() if t in before and before[t] != fp)
-    unbound = sorted(set(before) - set(after))
-    return changed, unbound
 
 
 class RuleAdmin:
@@ -132,8 +110,14 @@ class RuleAdmin:
             (b.provider, b.template_external_id, b.slug, b.description) for b in rule_set.badges
         ]
         created = templates_repo.ensure_templates(session, specs, now)
-        changed, unbound = _diff(old, rule_set)
-        return AppliedRules(record, rule_set, sorted(created), changed, unbound)
+        diff = diff_rule_sets(old, rule_set)
+        return AppliedRules(record, rule_set, sorted(created), diff.changed, diff.unbound)
+
+    async def plan(self, files: Sequence[SourceFile]) -> Plan:
+        """Compile (raises RuleError) and plan against the rules in force."""
+        rule_set = compile_rules(files)
+        current = self._holder.current
+        return await self._runner.read(lambda s: plan_rules(s, current, rule_set, utcnow()))
 
     async def set_active(self, template_id: str, active: bool) -> TemplateRecord:
         async with self._lock:

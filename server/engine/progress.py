@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dsl.ruleset import CompiledBadge, CompiledGroup
+from dsl.ruleset import CompiledBadge, CompiledGroup, CompiledRequirement, RequirementKind
 from server.domain import EvidenceItem, ProgressRecord, RequirementState
 
 __all__ = [
     "GroupStatus",
     "collect_evidence",
+    "describe_partial",
     "fulfil",
     "group_statuses",
     "recount",
@@ -95,3 +96,18 @@ def reset(progress: ProgressRecord, requirements: tuple[str, ...]) -> bool:
         changed |= progress.requirements.pop(name, None) is not None
         changed |= progress.partial.pop(name, None) is not None
     return changed
+
+
+def describe_partial(requirement: CompiledRequirement, state: Mapping[str, Any] | None) -> str:
+    """How far a counting or ordered requirement has come, in words (for views)."""
+    if not state:
+        return ""
+    if requirement.kind is RequirementKind.COUNT:
+        done = state.get("n", len(state.get("times", ())))
+        return f"{done} of {requirement.threshold} matching events"
+    if requirement.kind is RequirementKind.DISTINCT:
+        path = ".".join(requirement.distinct_path)
+        return f"{len(state.get('seen', {}))} of {requirement.threshold} distinct {path}"
+    if requirement.kind is RequirementKind.SEQUENCE:
+        return f"{state.get('step', 0)} of {len(requirement.triggers)} steps in order"
+    return ""

@@ -134,4 +134,9 @@ def award_to_proto(award: AwardRecord) -> progress_pb2.Award:
         revoked_by=_REVOKED_BY[award.revoked_by],
         revoke_reason=award.revoke_reason,
         event_ids=list(award.event_ids),
+        expire_time=timestamp(award.expires_at),
+        evidence=[
+            progress_pb2.EvidenceItem(kind=e.kind, name=e.name, value=e.value)
+            for e in award.evidence
+        ],
     )

@@ -11,7 +11,7 @@ from dsl import CompiledBadge
 from server.domain import AwardRecord, ProgressRecord
 from server.engine.awarding import ChangeKind
 from server.engine.broadcast import AwardBroadcaster, SubscriberTooSlow
-from server.engine.progress import group_statuses
+from server.engine.progress import describe_partial, group_statuses
 from server.errors import (
     FieldViolation,
     InvalidArgument,
@@ -50,6 +50,7 @@ def _groups(badge: CompiledBadge, record: ProgressRecord) -> list[progress_pb2.G
                     fulfilled=state is not None,
                     event_ids=list(state.event_ids) if state else [],
                     fulfill_time=timestamp(state.fulfilled_at) if state else None,
+                    detail=describe_partial(req, record.partial.get(req.name)) if not state else "",
                 )
             )
         groups.append(

@@ -134,3 +134,30 @@ class RuleServiceServicer(rule_service_pb2_grpc.RuleServiceServicer):
             applied_at=timestamp(record.applied_at),
             badges=_summaries(self._admin.in_force().rule_set),
         )
+
+    @grpc_errors
+    async def PlanRules(
+        self, request: rule_service_pb2.PlanRulesRequest, context: grpc.aio.ServicerContext
+    ) -> rule_service_pb2.PlanRulesResponse:
+        files = _files(list(request.files))
+        try:
+            plan = await self._admin.plan(files)
+        except RuleError as error:
+            raise _rule_error(error) from None
+        return rule_service_pb2.PlanRulesResponse(
+            current_version=plan.current_version,
+            added_template_ids=plan.diff.added,
+            changed_template_ids=plan.diff.changed,
+            unbound_template_ids=plan.diff.unbound,
+            badges=[
+                rule_service_pb2.BadgePlan(
+                    slug=b.slug,
+                    template_id=b.template_id,
+                    change=b.change,
+                    backfill_awards=b.backfill_awards,
+                    template_active=b.template_active,
+                )
+                for b in plan.badges
+            ],
+            events_replayed=plan.events_replayed,
+        )

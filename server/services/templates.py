@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 from badgeflow.v1 import template_pb2, template_service_pb2, template_service_pb2_grpc
 
-from dsl import CompiledBadge
+from dsl.ruleset import CompiledBadge, Expiry
 from server.domain import TemplateRecord
 from server.errors import FieldViolation, InvalidArgument, grpc_errors, template_not_found
 from server.rules_admin import RuleAdmin
@@ -31,9 +31,16 @@ def template_to_proto(record: TemplateRecord, badge: CompiledBadge | None) -> te
     if badge is not None:
         message.badge = badge.slug
         message.repeatable = badge.repeatable
+        message.issue_method = badge.method.value
+        message.expiry = _describe_expiry(badge.expiry)
+        message.evidence_names.extend(item.name for item in badge.evidence)
         message.requirements.extend(
             template_pb2.RequirementSummary(
-                name=r.name, group=g.name, event_type=r.event_type, description=r.description
+                name=r.name,
+                group=g.name,
+                event_type=r.event_type,
+                description=r.description,
+                kind=r.kind.value,
             )
             for g in badge.groups
             for r in g.requirements
@@ -48,6 +55,14 @@ def template_to_proto(record: TemplateRecord, badge: CompiledBadge | None) -> te
             for p in badge.penalties
         )
     return message
+
+
+def _describe_expiry(expiry: Expiry | None) -> str:
+    if expiry is None:
+        return ""
+    if expiry.on is not None:
+        return f"on {expiry.on.isoformat()}"
+    return f"after {expiry.amount} {expiry.unit}"
 
 
 def _template_id(value: str) -> str:

@@ -25,25 +25,27 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x61\x64geflow/v1/progress.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x02\n\x05\x41ward\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x03 \x01(\t\x12\x12\n\nlearner_id\x18\x04 \x01(\t\x12\x10\n\x08sequence\x18\x05 \x01(\x05\x12\'\n\x05state\x18\x06 \x01(\x0e\x32\x18.badgeflow.v1.AwardState\x12.\n\naward_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\nrevoked_by\x18\t \x01(\x0e\x32\x17.badgeflow.v1.RevokedBy\x12\x15\n\rrevoke_reason\x18\n \x01(\t\x12\x11\n\tevent_ids\x18\x0b \x03(\t\"\x90\x01\n\x13RequirementProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tfulfilled\x18\x03 \x01(\x08\x12\x11\n\tevent_ids\x18\x04 \x03(\t\x12\x30\n\x0c\x66ulfill_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x7f\n\rGroupProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfulfilled\x18\x02 \x01(\x08\x12\x14\n\x0c\x66ulfilled_by\x18\x03 \x01(\t\x12\x37\n\x0crequirements\x18\x04 \x03(\x0b\x32!.badgeflow.v1.RequirementProgress\"\xa4\x02\n\x10TemplateProgress\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x02 \x01(\t\x12\x12\n\nlearner_id\x18\x03 \x01(\t\x12\x18\n\x10\x66ulfilled_groups\x18\x04 \x01(\x05\x12\x14\n\x0ctotal_groups\x18\x05 \x01(\x05\x12\x0f\n\x07percent\x18\x06 \x01(\x01\x12+\n\x06groups\x18\x07 \x03(\x0b\x32\x1b.badgeflow.v1.GroupProgress\x12\"\n\x05\x61ward\x18\x08 \x01(\x0b\x32\x13.badgeflow.v1.Award\x12\x15\n\rtimes_awarded\x18\t \x01(\x05\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp*[\n\nAwardState\x12\x1b\n\x17\x41WARD_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41WARD_STATE_AWARDED\x10\x01\x12\x17\n\x13\x41WARD_STATE_REVOKED\x10\x02*U\n\tRevokedBy\x12\x1a\n\x16REVOKED_BY_UNSPECIFIED\x10\x00\x12\x16\n\x12REVOKED_BY_PENALTY\x10\x01\x12\x14\n\x10REVOKED_BY_ADMIN\x10\x02*n\n\x0e\x41wardEventKind\x12 \n\x1c\x41WARD_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41WARD_EVENT_KIND_AWARDED\x10\x01\x12\x1c\n\x18\x41WARD_EVENT_KIND_REVOKED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x61\x64geflow/v1/progress.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x03\n\x05\x41ward\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x03 \x01(\t\x12\x12\n\nlearner_id\x18\x04 \x01(\t\x12\x10\n\x08sequence\x18\x05 \x01(\x05\x12\'\n\x05state\x18\x06 \x01(\x0e\x32\x18.badgeflow.v1.AwardState\x12.\n\naward_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\nrevoked_by\x18\t \x01(\x0e\x32\x17.badgeflow.v1.RevokedBy\x12\x15\n\rrevoke_reason\x18\n \x01(\t\x12\x11\n\tevent_ids\x18\x0b \x03(\t\x12/\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65vidence\x18\r \x03(\x0b\x32\x1a.badgeflow.v1.EvidenceItem\"9\n\x0c\x45videnceItem\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"\xa0\x01\n\x13RequirementProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tfulfilled\x18\x03 \x01(\x08\x12\x11\n\tevent_ids\x18\x04 \x03(\t\x12\x30\n\x0c\x66ulfill_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"\x7f\n\rGroupProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfulfilled\x18\x02 \x01(\x08\x12\x14\n\x0c\x66ulfilled_by\x18\x03 \x01(\t\x12\x37\n\x0crequirements\x18\x04 \x03(\x0b\x32!.badgeflow.v1.RequirementProgress\"\xa4\x02\n\x10TemplateProgress\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x02 \x01(\t\x12\x12\n\nlearner_id\x18\x03 \x01(\t\x12\x18\n\x10\x66ulfilled_groups\x18\x04 \x01(\x05\x12\x14\n\x0ctotal_groups\x18\x05 \x01(\x05\x12\x0f\n\x07percent\x18\x06 \x01(\x01\x12+\n\x06groups\x18\x07 \x03(\x0b\x32\x1b.badgeflow.v1.GroupProgress\x12\"\n\x05\x61ward\x18\x08 \x01(\x0b\x32\x13.badgeflow.v1.Award\x12\x15\n\rtimes_awarded\x18\t \x01(\x05\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp*[\n\nAwardState\x12\x1b\n\x17\x41WARD_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41WARD_STATE_AWARDED\x10\x01\x12\x17\n\x13\x41WARD_STATE_REVOKED\x10\x02*U\n\tRevokedBy\x12\x1a\n\x16REVOKED_BY_UNSPECIFIED\x10\x00\x12\x16\n\x12REVOKED_BY_PENALTY\x10\x01\x12\x14\n\x10REVOKED_BY_ADMIN\x10\x02*n\n\x0e\x41wardEventKind\x12 \n\x1c\x41WARD_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41WARD_EVENT_KIND_AWARDED\x10\x01\x12\x1c\n\x18\x41WARD_EVENT_KIND_REVOKED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'badgeflow.v1.progress_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AWARDSTATE']._serialized_start=970
-  _globals['_AWARDSTATE']._serialized_end=1061
-  _globals['_REVOKEDBY']._serialized_start=1063
-  _globals['_REVOKEDBY']._serialized_end=1148
-  _globals['_AWARDEVENTKIND']._serialized_start=1150
-  _globals['_AWARDEVENTKIND']._serialized_end=1260
+  _globals['_AWARDSTATE']._serialized_start=1140
+  _globals['_AWARDSTATE']._serialized_end=1231
+  _globals['_REVOKEDBY']._serialized_start=1233
+  _globals['_REVOKEDBY']._serialized_end=1318
+  _globals['_AWARDEVENTKIND']._serialized_start=1320
+  _globals['_AWARDEVENTKIND']._serialized_end=1430
   _globals['_AWARD']._serialized_start=79
-  _globals['_AWARD']._serialized_end=397
-  _globals['_REQUIREMENTPROGRESS']._serialized_start=400
-  _globals['_REQUIREMENTPROGRESS']._serialized_end=544
-  _globals['_GROUPPROGRESS']._serialized_start=546
-  _globals['_GROUPPROGRESS']._serialized_end=673
-  _globals['_TEMPLATEPROGRESS']._serialized_start=676
-  _globals['_TEMPLATEPROGRESS']._serialized_end=968
+  _globals['_AWARD']._serialized_end=492
+  _globals['_EVIDENCEITEM']._serialized_start=494
+  _globals['_EVIDENCEITEM']._serialized_end=551
+  _globals['_REQUIREMENTPROGRESS']._serialized_start=554
+  _globals['_REQUIREMENTPROGRESS']._serialized_end=714
+  _globals['_GROUPPROGRESS']._serialized_start=716
+  _globals['_GROUPPROGRESS']._serialized_end=843
+  _globals['_TEMPLATEPROGRESS']._serialized_start=846
+  _globals['_TEMPLATEPROGRESS']._serialized_end=1138
 # @@protoc_insertion_point(module_scope)

@@ -38,7 +38,7 @@ AWARD_EVENT_KIND_AWARDED: AwardEventKind
 AWARD_EVENT_KIND_REVOKED: AwardEventKind
 
 class Award(_message.Message):
-    __slots__ = ("id", "template_id", "badge", "learner_id", "sequence", "state", "award_time", "revoke_time", "revoked_by", "revoke_reason", "event_ids")
+    __slots__ = ("id", "template_id", "badge", "learner_id", "sequence", "state", "award_time", "revoke_time", "revoked_by", "revoke_reason", "event_ids", "expire_time", "evidence")
     ID_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     BADGE_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,8 @@ class Award(_message.Message):
     REVOKED_BY_FIELD_NUMBER: _ClassVar[int]
     REVOKE_REASON_FIELD_NUMBER: _ClassVar[int]
     EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     id: str
     template_id: str
     badge: str
@@ -61,21 +63,35 @@ class Award(_message.Message):
     revoked_by: RevokedBy
     revoke_reason: str
     event_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., template_id: _Optional[str] = ..., badge: _Optional[str] = ..., learner_id: _Optional[str] = ..., sequence: _Optional[int] = ..., state: _Optional[_Union[AwardState, str]] = ..., award_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_by: _Optional[_Union[RevokedBy, str]] = ..., revoke_reason: _Optional[str] = ..., event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    expire_time: _timestamp_pb2.Timestamp
+    evidence: _containers.RepeatedCompositeFieldContainer[EvidenceItem]
+    def __init__(self, id: _Optional[str] = ..., template_id: _Optional[str] = ..., badge: _Optional[str] = ..., learner_id: _Optional[str] = ..., sequence: _Optional[int] = ..., state: _Optional[_Union[AwardState, str]] = ..., award_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_by: _Optional[_Union[RevokedBy, str]] = ..., revoke_reason: _Optional[str] = ..., event_ids: _Optional[_Iterable[str]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evidence: _Optional[_Iterable[_Union[EvidenceItem, _Mapping]]] = ...) -> None: ...
+
+class EvidenceItem(_message.Message):
+    __slots__ = ("kind", "name", "value")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    value: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
 
 class RequirementProgress(_message.Message):
-    __slots__ = ("name", "description", "fulfilled", "event_ids", "fulfill_time")
+    __slots__ = ("name", "description", "fulfilled", "event_ids", "fulfill_time", "detail")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     FULFILLED_FIELD_NUMBER: _ClassVar[int]
     EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
     FULFILL_TIME_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     fulfilled: bool
     event_ids: _containers.RepeatedScalarFieldContainer[str]
     fulfill_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., fulfilled: _Optional[bool] = ..., event_ids: _Optional[_Iterable[str]] = ..., fulfill_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., fulfilled: _Optional[bool] = ..., event_ids: _Optional[_Iterable[str]] = ..., fulfill_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class GroupProgress(_message.Message):
     __slots__ = ("name", "fulfilled", "fulfilled_by", "requirements")

@@ -63,3 +63,39 @@ class GetRulesResponse(_message.Message):
     applied_at: _timestamp_pb2.Timestamp
     badges: _containers.RepeatedCompositeFieldContainer[_rules_pb2.BadgeSummary]
     def __init__(self, version: _Optional[int] = ..., files: _Optional[_Iterable[_Union[_rules_pb2.RuleFile, _Mapping]]] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., badges: _Optional[_Iterable[_Union[_rules_pb2.BadgeSummary, _Mapping]]] = ...) -> None: ...
+
+class PlanRulesRequest(_message.Message):
+    __slots__ = ("files",)
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[_rules_pb2.RuleFile]
+    def __init__(self, files: _Optional[_Iterable[_Union[_rules_pb2.RuleFile, _Mapping]]] = ...) -> None: ...
+
+class PlanRulesResponse(_message.Message):
+    __slots__ = ("current_version", "added_template_ids", "changed_template_ids", "unbound_template_ids", "badges", "events_replayed")
+    CURRENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ADDED_TEMPLATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_TEMPLATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    UNBOUND_TEMPLATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    BADGES_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    current_version: int
+    added_template_ids: _containers.RepeatedScalarFieldContainer[str]
+    changed_template_ids: _containers.RepeatedScalarFieldContainer[str]
+    unbound_template_ids: _containers.RepeatedScalarFieldContainer[str]
+    badges: _containers.RepeatedCompositeFieldContainer[BadgePlan]
+    events_replayed: int
+    def __init__(self, current_version: _Optional[int] = ..., added_template_ids: _Optional[_Iterable[str]] = ..., changed_template_ids: _Optional[_Iterable[str]] = ..., unbound_template_ids: _Optional[_Iterable[str]] = ..., badges: _Optional[_Iterable[_Union[BadgePlan, _Mapping]]] = ..., events_replayed: _Optional[int] = ...) -> None: ...
+
+class BadgePlan(_message.Message):
+    __slots__ = ("slug", "template_id", "change", "backfill_awards", "template_active")
+    SLUG_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    BACKFILL_AWARDS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    slug: str
+    template_id: str
+    change: str
+    backfill_awards: int
+    template_active: bool
+    def __init__(self, slug: _Optional[str] = ..., template_id: _Optional[str] = ..., change: _Optional[str] = ..., backfill_awards: _Optional[int] = ..., template_active: _Optional[bool] = ...) -> None: ...

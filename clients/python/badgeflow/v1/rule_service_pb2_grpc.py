@@ -50,6 +50,11 @@ class RuleServiceStub:
                 request_serializer=badgeflow_dot_v1_dot_rule__service__pb2.GetRulesRequest.SerializeToString,
                 response_deserializer=badgeflow_dot_v1_dot_rule__service__pb2.GetRulesResponse.FromString,
                 _registered_method=True)
+        self.PlanRules = channel.unary_unary(
+                '/badgeflow.v1.RuleService/PlanRules',
+                request_serializer=badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesRequest.SerializeToString,
+                response_deserializer=badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesResponse.FromString,
+                _registered_method=True)
 
 
 class RuleServiceServicer:
@@ -79,6 +84,16 @@ class RuleServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PlanRules(self, request, context):
+        """Shows what applying the files would change, without changing anything: templates
+        added, changed and unbound, and per badge how many learners the stored event log
+        would award that do not hold the badge now (what a backfill would issue).
+        INVALID_ARGUMENT with a RuleDiagnostics detail when the files have errors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RuleServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +111,11 @@ def add_RuleServiceServicer_to_server(servicer, server):
                     servicer.GetRules,
                     request_deserializer=badgeflow_dot_v1_dot_rule__service__pb2.GetRulesRequest.FromString,
                     response_serializer=badgeflow_dot_v1_dot_rule__service__pb2.GetRulesResponse.SerializeToString,
+            ),
+            'PlanRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanRules,
+                    request_deserializer=badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesRequest.FromString,
+                    response_serializer=badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +200,33 @@ class RuleService:
             '/badgeflow.v1.RuleService/GetRules',
             badgeflow_dot_v1_dot_rule__service__pb2.GetRulesRequest.SerializeToString,
             badgeflow_dot_v1_dot_rule__service__pb2.GetRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/badgeflow.v1.RuleService/PlanRules',
+            badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesRequest.SerializeToString,
+            badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesResponse.FromString,
             options,
             channel_credentials,
             insecure,

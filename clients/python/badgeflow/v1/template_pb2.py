@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x61\x64geflow/v1/template.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Z\n\x12RequirementSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"W\n\x0ePenaltySummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0e\n\x06resets\x18\x04 \x03(\t\"\xde\x02\n\x08Template\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x06 \x01(\x08\x12\r\n\x05\x62\x61\x64ge\x18\x07 \x01(\t\x12\x12\n\nrepeatable\x18\x08 \x01(\x08\x12\x36\n\x0crequirements\x18\t \x03(\x0b\x32 .badgeflow.v1.RequirementSummary\x12/\n\tpenalties\x18\n \x03(\x0b\x32\x1c.badgeflow.v1.PenaltySummary\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x61\x64geflow/v1/template.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n\x12RequirementSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05group\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\"W\n\x0ePenaltySummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0e\n\x06resets\x18\x04 \x03(\t\"\x9c\x03\n\x08Template\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x06 \x01(\x08\x12\r\n\x05\x62\x61\x64ge\x18\x07 \x01(\t\x12\x12\n\nrepeatable\x18\x08 \x01(\x08\x12\x36\n\x0crequirements\x18\t \x03(\x0b\x32 .badgeflow.v1.RequirementSummary\x12/\n\tpenalties\x18\n \x03(\x0b\x32\x1c.badgeflow.v1.PenaltySummary\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cissue_method\x18\r \x01(\t\x12\x0e\n\x06\x65xpiry\x18\x0e \x01(\t\x12\x16\n\x0e\x65vidence_names\x18\x0f \x03(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'badgeflow.v1.template_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REQUIREMENTSUMMARY']._serialized_start=78
-  _globals['_REQUIREMENTSUMMARY']._serialized_end=168
-  _globals['_PENALTYSUMMARY']._serialized_start=170
-  _globals['_PENALTYSUMMARY']._serialized_end=257
-  _globals['_TEMPLATE']._serialized_start=260
-  _globals['_TEMPLATE']._serialized_end=610
+  _globals['_REQUIREMENTSUMMARY']._serialized_end=182
+  _globals['_PENALTYSUMMARY']._serialized_start=184
+  _globals['_PENALTYSUMMARY']._serialized_end=271
+  _globals['_TEMPLATE']._serialized_start=274
+  _globals['_TEMPLATE']._serialized_end=686
 # @@protoc_insertion_point(module_scope)

@@ -10,16 +10,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RequirementSummary(_message.Message):
-    __slots__ = ("name", "group", "event_type", "description")
+    __slots__ = ("name", "group", "event_type", "description", "kind")
     NAME_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     name: str
     group: str
     event_type: str
     description: str
-    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., event_type: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    kind: str
+    def __init__(self, name: _Optional[str] = ..., group: _Optional[str] = ..., event_type: _Optional[str] = ..., description: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class PenaltySummary(_message.Message):
     __slots__ = ("name", "event_type", "description", "resets")
@@ -34,7 +36,7 @@ class PenaltySummary(_message.Message):
     def __init__(self, name: _Optional[str] = ..., event_type: _Optional[str] = ..., description: _Optional[str] = ..., resets: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Template(_message.Message):
-    __slots__ = ("id", "provider", "external_id", "name", "description", "active", "badge", "repeatable", "requirements", "penalties", "create_time", "update_time")
+    __slots__ = ("id", "provider", "external_id", "name", "description", "active", "badge", "repeatable", "requirements", "penalties", "create_time", "update_time", "issue_method", "expiry", "evidence_names")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +49,9 @@ class Template(_message.Message):
     PENALTIES_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_METHOD_FIELD_NUMBER: _ClassVar[int]
+    EXPIRY_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_NAMES_FIELD_NUMBER: _ClassVar[int]
     id: str
     provider: str
     external_id: str
@@ -59,4 +64,7 @@ class Template(_message.Message):
     penalties: _containers.RepeatedCompositeFieldContainer[PenaltySummary]
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., external_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., active: _Optional[bool] = ..., badge: _Optional[str] = ..., repeatable: _Optional[bool] = ..., requirements: _Optional[_Iterable[_Union[RequirementSummary, _Mapping]]] = ..., penalties: _Optional[_Iterable[_Union[PenaltySummary, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    issue_method: str
+    expiry: str
+    evidence_names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., external_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., active: _Optional[bool] = ..., badge: _Optional[str] = ..., repeatable: _Optional[bool] = ..., requirements: _Optional[_Iterable[_Union[RequirementSummary, _Mapping]]] = ..., penalties: _Optional[_Iterable[_Union[PenaltySummary, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., issue_method: _Optional[str] = ..., expiry: _Optional[str] = ..., evidence_names: _Optional[_Iterable[str]] = ...) -> None: ...

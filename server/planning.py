@@ -1,0 +1,170 @@
+"""What applying a rule set would change, worked out without changing anything.
+
+The backfill estimate replays the stored event log through the new rules in memory, as
+if they had been in force from the start, and counts the learners who would hold each
+added or changed badge but do not hold it now."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from dsl.ruleset import CompiledBadge, RuleSet
+from server.domain import AwardState, EventRecord, LearnerRecord
+from server.engine.events import IncomingEvent
+from server.engine.memory import MemoryBatchStore
+from server.engine.processor import process_batch
+from server.engine.ruleset import ActiveRules
+from server.store import awards as awards_repo
+from server.store import events as events_repo
+
+__all__ = ["BadgePlan", "Plan", "RuleDiff", "badge_fingerprint", "diff_rule_sets", "plan_rules"]
+
+REPLAY_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDiff:
+    added: list[str]
+    changed: list[str]
+    unbound: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class BadgePlan:
+    slug: str
+    template_id: str
+    change: str  # "added", "changed" or "unchanged"
+    backfill_awards: int
+    template_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    current_version: int
+    diff: RuleDiff
+    badges: list[BadgePlan]
+    events_replayed: int
+
+
+def badge_fingerprint(badge: CompiledBadge) -> str:
+    """A digest of what a badge's rules mean, to tell which templates a change touches."""
+    parts = [
+        badge.slug,
+        badge.template_id,
+        str(badge.repeatable),
+        badge.method.value,
+        repr(badge.expiry),
+    ]
+    for group in badge.groups:
+        parts.append("group " + group.name)
+        for r in group.requirements:
+            parts.append(
+                f"{r.name}|{r.kind.value}|{r.description}|{r.threshold}|{r.window}|{r.badge}"
+            )
+            parts += [
+                f"  {t.event_type}|{t.description}|{t.slot}|{t.after}|{t.before}"
+                for t in r.triggers
+            ]
+    parts += [
+        f"penalty {p.name}|{p.event_type}|{p.description}|{','.join(p.resets)}"
+        for p in badge.penalties
+    ]
+    parts += [f"evidence {e.kind}|{e.name}|{e.template}" for e in badge.evidence]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def diff_rule_sets(old: RuleSet, new: RuleSet) -> RuleDiff:
+    before = {b.template_id: badge_fingerprint(b) for b in old.badges}
+    after = {b.template_id: badge_fingerprint(b) for b in new.badges}
+    return RuleDiff(
+        added=sorted(set(after) - set(before)),
+        changed=sorted(t for t, fp in after.items() if t in before and before[t] != fp),
+        unbound=sorted(set(before) - set(after)),
+    )
+
+
+def _with_dependencies(rule_set: RuleSet, badges: Iterable[CompiledBadge]) -> RuleSet:
+    """The badges plus every badge they (transitively) require holding."""
+    chosen: dict[str, CompiledBadge] = {}
+    pending = list(badges)
+    while pending:
+        badge = pending.pop()
+        if badge.slug in chosen:
+            continue
+        chosen[badge.slug] = badge
+        pending += [b for slug in badge.depends_on if (b := rule_set.badge(slug)) is not None]
+    return RuleSet(tuple(b for b in rule_set.badges if b.slug in chosen))
+
+
+def _incoming(record: EventRecord) -> IncomingEvent:
+    return IncomingEvent(
+        record.id,
+        record.type,
+        LearnerRecord(record.learner_id),
+        record.occurred_at,
+        record.payload,
+        record.source,
+    )
+
+
+def _replay(session: Session, rule_set: RuleSet, now: datetime) -> tuple[MemoryBatchStore, int]:
+    rules = ActiveRules(0, rule_set, [b.template_id for b in rule_set.badges])
+    types = {
+        t.event_type
+        for b in rule_set.badges
+        for g in b.groups
+        for r in g.requirements
+        for t in r.triggers
+    }
+    types |= {p.event_type for b in rule_set.badges for p in b.penalties}
+    store = MemoryBatchStore()
+    replayed = 0
+    for chunk in events_repo.stream_events(session, types, REPLAY_CHUNK):
+        process_batch(rules, [_incoming(e) for e in chunk], store, now)
+        replayed += len(chunk)
+    return store, replayed
+
+
+def _simulated_holders(store: MemoryBatchStore, template_id: str) -> set[str]:
+    latest: dict[str, tuple[int, AwardState]] = {}
+    for award in store.awards.values():
+        if award.template_id == template_id:
+            seen = latest.get(award.learner_id)
+            if seen is None or seen[0] < award.sequence:
+                latest[award.learner_id] = (award.sequence, award.state)
+    return {learner for learner, (_, state) in latest.items() if state is AwardState.AWARDED}
+
+
+def plan_rules(session: Session, current: ActiveRules, new: RuleSet, now: datetime) -> Plan:
+    diff = diff_rule_sets(current.rule_set, new)
+    touched = set(diff.added) | set(diff.changed)
+    replayed_set = _with_dependencies(new, (b for b in new.badges if b.template_id in touched))
+    store, replayed = _replay(session, replayed_set, now) if touched else (MemoryBatchStore(), 0)
+    badges = []
+    for badge in new.badges:
+        change = (
+            "added"
+            if badge.template_id in diff.added
+            else "changed"
+            if badge.template_id in diff.changed
+            else "unchanged"
+        )
+        backfill = 0
+        if change != "unchanged":
+            would_hold = _simulated_holders(store, badge.template_id)
+            backfill = len(would_hold - awards_repo.holders(session, badge.template_id))
+        badges.append(
+            BadgePlan(
+                badge.slug,
+                badge.template_id,
+                change,
+                backfill,
+                badge.template_id in current.active_templates,
+            )
+        )
+    return Plan(current.version, diff, badges, replayed)
