@@ -4,6 +4,7 @@
 
     rules check FILE... [--json]           check rule files here (no server)
     rules test FILE...                     run each rule file's sibling events and expectations
+    rules plan FILE...                     what applying would change, with backfill counts
     rules validate FILE...                 check rule files on the server
     rules apply FILE... [--expected-version N]
     rules show
@@ -200,18 +201,52 @@ def _rules_validate(client: BadgeflowClient, args: argparse.Namespace, console: 
     return EXIT_OK if response.valid else EXIT_FAILURES
 
 
+def _report_diagnostics(error: BadgeflowError, console: _Console) -> int:
+    """Rule errors from apply or plan: every diagnostic, exit 1; other errors re-raised."""
+    if not error.diagnostics:
+        raise error
+    if console.as_json:
+        console.message(rules_pb2.RuleDiagnostics(diagnostics=error.diagnostics))
+    console.error(f"badgectl: {error.message}")
+    for diagnostic in error.diagnostics:
+        console.error(diagnostic.rendered)
+    return EXIT_FAILURES
+
+
+def _rules_plan(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+    try:
+        plan = client.plan_rules(_read_rule_files(args.files))
+    except BadgeflowError as error:
+        return _report_diagnostics(error, console)
+    if console.as_json:
+        console.message(plan)
+        return EXIT_OK
+    console.line(
+        f"plan against rules version {plan.current_version} "
+        f"({plan.events_replayed} logged events replayed)"
+    )
+    for badge in plan.badges:
+        if badge.change == "unchanged":
+            continue
+        note = "" if badge.template_active else " (template inactive)"
+        console.line(
+            f"  {badge.change:<9} {badge.template_id}  {badge.slug}: a backfill would award "
+            f"{badge.backfill_awards} learner(s){note}"
+        )
+    for template_id in plan.unbound_template_ids:
+        console.line(f"  {'unbound':<9} {template_id}: no rules; it would stop counting")
+    if not (plan.added_template_ids or plan.changed_template_ids or plan.unbound_template_ids):
+        console.line("  no changes")
+    apply = f"badgectl rules apply --expected-version {plan.current_version}"
+    console.line(f"apply exactly this: {apply} {' '.join(args.files)}")
+    return EXIT_OK
+
+
 def _rules_apply(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
     try:
         response = client.apply_rules(_read_rule_files(args.files), args.expected_version)
     except BadgeflowError as error:
-        if not error.diagnostics:
-            raise
-        if console.as_json:
-            console.message(rules_pb2.RuleDiagnostics(diagnostics=error.diagnostics))
-        console.error(f"badgectl: {error.message}")
-        for diagnostic in error.diagnostics:
-            console.error(diagnostic.rendered)
-        return EXIT_FAILURES
+        return _report_diagnostics(error, console)
     if console.as_json:
         console.message(response)
         return EXIT_OK
@@ -459,6 +494,10 @@ def _add_rules(commands: Any) -> None:
         help="fail if the rules in force are not at version N (default: no check)",
     )
     _add(sub, "show", _rules_show, "show the rules in force")
+    plan = _add(
+        sub, "plan", _rules_plan, "show what applying these files would change (nothing changes)"
+    )
+    plan.add_argument("files", nargs="+", metavar="FILE")
     check = _add(sub, "check", offline.rules_check, "check rule files here, without a server")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(offline=True)

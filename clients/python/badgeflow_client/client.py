@@ -217,6 +217,18 @@ class BadgeflowClient:
         request = rule_service_pb2.ValidateRulesRequest(files=_rule_files(files))
         return self._call(self._rules.ValidateRules, request)
 
+    def plan_rules(self, files: Mapping[str, str]) -> rule_service_pb2.PlanRulesResponse:
+        """What applying `files` would change, and how many learners the stored events
+        would award per added or changed badge; nothing is changed.
+
+        Example:
+            >>> plan = client.plan_rules({"demo.badge": text})  # doctest: +SKIP
+            >>> [(b.slug, b.change, b.backfill_awards) for b in plan.badges]  # doctest: +SKIP
+            [('demo-graduate', 'added', 12)]
+        """
+        request = rule_service_pb2.PlanRulesRequest(files=_rule_files(files))
+        return self._call(self._rules.PlanRules, request)
+
     def apply_rules(
         self, files: Mapping[str, str], expected_version: int = 0
     ) -> rule_service_pb2.ApplyRulesResponse:
