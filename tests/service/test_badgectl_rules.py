@@ -12,6 +12,7 @@ from badgeflow_client.cli import main
 from tests.service.test_badgectl import (
     BAD_DIAGNOSTIC,
     BAD_RULES,
+    DEMO_COURSE,
     RULES,
     TEMPLATE_ID,
     event,
@@ -30,9 +31,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_check_reports_every_diagnostic_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", "demo.badge"]) == 0
     assert capsys.readouterr().out == "ok: 1 file(s), 0 error(s), 0 warning(s)\n"
-    assert main(["rules", "check", "demo.badge", "bad.badge"]) == 1
+    assert main(["rules", "check", "bad.badge"]) == 1
     assert (
-        capsys.readouterr().out == BAD_DIAGNOSTIC + "failed: 2 file(s), 1 error(s), 0 warning(s)\n"
+        capsys.readouterr().out == BAD_DIAGNOSTIC + "failed: 1 file(s), 1 error(s), 0 warning(s)\n"
     )
 
 
@@ -80,9 +81,8 @@ async def test_plan_against_a_server(
 
     assert await asyncio.to_thread(run, "rules", "apply", "demo.badge") == 0
     assert await asyncio.to_thread(run, "templates", "activate", TEMPLATE_ID) == 0
-    write_events(
-        workdir / "e.jsonl", event("e1", "ada"), event("e2", "ben", payload={"is_passing": False})
-    )
+    failing = {"is_passing": False, "course": {"course_key": DEMO_COURSE}}
+    write_events(workdir / "e.jsonl", event("e1", "ada"), event("e2", "ben", payload=failing))
     assert await asyncio.to_thread(run, "events", "send", "e.jsonl") == 0
     (workdir / "loose.badge").write_text(RULES.replace("is_passing and ", ""))
     capsys.readouterr()
