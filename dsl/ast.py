@@ -12,29 +12,49 @@ from dataclasses import dataclass
 from dsl.diagnostics import Span
 
 __all__ = [
+    "AllOf",
+    "AnyGroup",
+    "AnyOf",
     "Badge",
     "BadgeStatement",
     "BareWord",
     "BoolLiteral",
     "Comparison",
     "Condition",
+    "Count",
+    "Criterion",
     "Description",
+    "During",
     "EventDecl",
     "EventRef",
+    "Evidence",
+    "Exists",
+    "ExpiresAfter",
+    "ExpiresOn",
     "FieldDecl",
+    "HasBadge",
     "Ident",
-    "AnyGroup",
+    "InOrder",
     "Literal",
     "Match",
+    "Membership",
+    "Method",
+    "Not",
     "NumberLiteral",
     "Path",
     "Penalty",
+    "RegexLiteral",
+    "RegexTest",
     "Repeatable",
     "Requirement",
     "RuleFile",
     "StringLiteral",
     "Template",
+    "Test",
+    "TextTest",
+    "TimestampLiteral",
     "Truthy",
+    "Window",
 ]
 
 
@@ -92,14 +112,81 @@ class BareWord:
     span: Span
 
 
-Literal = StringLiteral | NumberLiteral | BoolLiteral | BareWord
+@dataclass(frozen=True)
+class TimestampLiteral:
+    """``2027-02-01`` or ``2027-02-01T10:00:00Z`` as written; the checker validates it
+    (a real date, an explicit offset) and ``dsl.timestamps`` turns it into a datetime."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class RegexLiteral:
+    """``/a\\/b/`` or ``"a/b"`` after ``matches``: the pattern text, and for each of its
+    characters the source column it came from, so an invalid pattern is pointed at."""
+
+    pattern: str
+    columns: tuple[int, ...]
+    span: Span
+
+
+Literal = StringLiteral | NumberLiteral | BoolLiteral | TimestampLiteral | BareWord
 
 
 @dataclass(frozen=True)
 class Comparison:
+    """``path OP value [ignoring case]`` with OP one of ``== != < <= > >=``."""
+
     path: Path
     op: str
     value: Literal
+    span: Span
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class Membership:
+    """``path [not] in [v1, v2, ...] [ignoring case]``."""
+
+    path: Path
+    negated: bool
+    values: tuple[Literal, ...]
+    span: Span
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class TextTest:
+    """``path [not] starts with|ends with|contains "x" [ignoring case]``.
+
+    ``op`` is ``starts with``, ``ends with`` or ``contains``."""
+
+    path: Path
+    op: str
+    negated: bool
+    value: StringLiteral
+    span: Span
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class RegexTest:
+    """``path [not] matches /regex/ [ignoring case]``: a search anywhere in the value."""
+
+    path: Path
+    negated: bool
+    pattern: RegexLiteral
+    span: Span
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class Exists:
+    """``path exists`` / ``path not exists``: present and not null (or the opposite)."""
+
+    path: Path
+    negated: bool
     span: Span
 
 
@@ -111,7 +198,35 @@ class Truthy:
     span: Span
 
 
-Condition = Comparison | Truthy
+Test = Comparison | Membership | TextTest | RegexTest | Exists | Truthy
+
+
+@dataclass(frozen=True)
+class Not:
+    """``not COND``: logical negation, so it holds when COND does not (even when a
+    path COND tests is missing)."""
+
+    operand: Condition
+    span: Span
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """``A and B and ...`` (two or more operands, flattened)."""
+
+    operands: tuple[Condition, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """``A or B or ...`` (two or more operands, flattened)."""
+
+    operands: tuple[Condition, ...]
+    span: Span
+
+
+Condition = Test | Not | AllOf | AnyOf
 
 
 @dataclass(frozen=True)
@@ -124,19 +239,86 @@ class EventRef:
 
 
 @dataclass(frozen=True)
+class During:
+    """``during A .. B``: the event's time t must satisfy A <= t < B."""
+
+    start: TimestampLiteral
+    end: TimestampLiteral
+    span: Span
+
+
+@dataclass(frozen=True)
 class Match:
-    """``on EVENT [where COND and COND ...]``."""
+    """``on EVENT [where COND] [during A .. B]``.
+
+    ``conditions`` are the top-level ``and`` operands (empty without ``where``); each
+    may itself be an ``or``, a ``not`` or a parenthesised group."""
 
     event: EventRef
     conditions: tuple[Condition, ...]
+    span: Span
+    during: During | None = None
+
+
+@dataclass(frozen=True)
+class Count:
+    """``count [distinct PATH] >= N of (MATCH)``; ``op`` is None when none was written
+    (the checker explains that ``>=`` is the one form)."""
+
+    op: str | None
+    threshold: NumberLiteral
+    distinct: Path | None
+    match: Match
+    span: Span
+
+
+@dataclass(frozen=True)
+class InOrder:
+    """``MATCH then MATCH [then ...]``: the steps in order."""
+
+    steps: tuple[Match, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class HasBadge:
+    """``has badge "slug"``: the learner holds another badge."""
+
+    slug: str
+    slug_span: Span
+    span: Span
+
+
+Criterion = Match | Count | InOrder | HasBadge
+
+
+@dataclass(frozen=True)
+class Window:
+    """``within N UNIT`` after a requirement (a rolling window)."""
+
+    amount: NumberLiteral
+    unit: Ident
     span: Span
 
 
 @dataclass(frozen=True)
 class Requirement:
     label: Ident | None
-    match: Match
+    criterion: Criterion
     span: Span
+    window: Window | None = None
+
+    @property
+    def matches(self) -> tuple[Match, ...]:
+        """Every ``on EVENT ...`` in the requirement, in order (the triggers)."""
+        criterion = self.criterion
+        if isinstance(criterion, Match):
+            return (criterion,)
+        if isinstance(criterion, Count):
+            return (criterion.match,)
+        if isinstance(criterion, InOrder):
+            return criterion.steps
+        return ()
 
 
 @dataclass(frozen=True)
@@ -175,7 +357,53 @@ class Repeatable:
     span: Span
 
 
-BadgeStatement = Template | Description | Repeatable | Requirement | AnyGroup | Penalty
+@dataclass(frozen=True)
+class Method:
+    """``method issue|update|issue_or_update`` (the name is checked, not parsed)."""
+
+    name: Ident
+    span: Span
+
+
+@dataclass(frozen=True)
+class ExpiresAfter:
+    """``expires after N UNIT``."""
+
+    amount: NumberLiteral
+    unit: Ident
+    span: Span
+
+
+@dataclass(frozen=True)
+class ExpiresOn:
+    """``expires on TIMESTAMP``."""
+
+    at: TimestampLiteral
+    span: Span
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """``evidence KIND "name" "template with {key.path} fields"``."""
+
+    kind: Ident
+    name: StringLiteral
+    template: StringLiteral
+    span: Span
+
+
+BadgeStatement = (
+    Template
+    | Description
+    | Repeatable
+    | Requirement
+    | AnyGroup
+    | Penalty
+    | Method
+    | ExpiresAfter
+    | ExpiresOn
+    | Evidence
+)
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from dsl import ast
+from dsl.dependencies import find_cycles
 from dsl.diagnostics import Diagnostic, SourceLines, Span, did_you_mean
+from dsl.evidence import EVIDENCE_KINDS, URL_PREFIXES, TemplateProblem, parse_template
 from dsl.naming import layout_badge
 from dsl.schemas import BUILTIN_ALIASES, BUILTIN_EVENT_TYPES, FieldType
+from dsl.timestamps import parse_literal
+from dsl.typecheck import ConditionChecker, check_timestamp
+from dsl.units import EXPIRY_UNITS, ISSUE_METHODS, WINDOW_UNITS, unit_name
 
 __all__ = ["PROVIDERS", "Environment", "check_files"]
 
 PROVIDERS = ("accredible", "credly")
 _TYPE_NAMES = {t.value: t for t in FieldType}
-_LITERAL_TYPES = {
-    ast.StringLiteral: FieldType.STRING,
-    ast.NumberLiteral: FieldType.NUMBER,
-    ast.BoolLiteral: FieldType.BOOL,
-}
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,11 @@ def check_files(
     """Check all files together; returns every diagnostic (unsorted) and the environment."""
     checker = _Checker(lines)
     environment = checker.build_environment(files)
+    checker.all_slugs = [b.slug for f in files for b in f.badges]
     for rule_file in files:
         for badge in rule_file.badges:
             checker.check_badge(badge, environment)
+    checker.check_dependencies()
     return checker.diagnostics, environment
 
 
@@ -64,6 +66,8 @@ class _Checker:
         self._slugs: dict[str, Span] = {}
         self._templates: dict[str, tuple[str, Span]] = {}
         self._field_spans: dict[tuple[str, str], Span] = {}
+        self.all_slugs: list[str] = []
+        self._dependencies: list[tuple[str, str, Span]] = []
 
     def report(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.append(self.lines.make(code, message, span, hint))
@@ -157,11 +161,190 @@ class _Checker:
                 self.report("E405", "'any' group has no requirement", group.span, None)
         self._check_unique_labels(badge)
         names = layout.requirement_names()
+        event_types: list[str] = []
         for _, requirement in (m for g in layout.groups for m in g.members):
-            self._check_match(requirement.match, env)
+            event_types += self._check_requirement(badge, requirement, env)
         for _, penalty in layout.penalties:
             self._check_match(penalty.match, env)
             self._check_resets(penalty, names)
+        self._check_directives(badge)
+        evidence = [s for s in badge.statements if isinstance(s, ast.Evidence)]
+        for item in evidence:
+            self._check_evidence(item, [env.schemas[t] for t in dict.fromkeys(event_types)])
+
+    # ---- requirements ----------------------------------------------------------------
+
+    def _check_requirement(
+        self, badge: ast.Badge, requirement: ast.Requirement, env: Environment
+    ) -> list[str]:
+        """Check one requirement; returns the event types its triggers resolve to."""
+        criterion = requirement.criterion
+        event_types = [t for m in requirement.matches if (t := self._check_match(m, env))]
+        if isinstance(criterion, ast.Count):
+            self._check_count(criterion, env.schemas.get(event_types[0]) if event_types else None)
+        elif isinstance(criterion, ast.HasBadge):
+            self._check_has_badge(badge, criterion)
+        if requirement.window is not None:
+            self._check_window(requirement.window, criterion)
+        return event_types
+
+    def _check_count(self, count: ast.Count, fields: Mapping[str, FieldType] | None) -> None:
+        threshold = count.threshold
+        if count.op != ">=":
+            self._wrong_count_operator(count)
+        if self._check_amount(threshold, "a count") and threshold.value == 1 and not count.distinct:
+            self.report(
+                "W402",
+                "'count >= 1' is the same as a plain requirement",
+                threshold.span,
+                "write 'require on EVENT ...' or count to 2 or more",
+            )
+        if count.distinct is not None and fields is not None:
+            ConditionChecker(fields, count.match.event.text, self.report).field(count.distinct)
+
+    def _wrong_count_operator(self, count: ast.Count) -> None:
+        threshold = count.threshold.text
+        distinct = f"distinct {count.distinct.dotted} " if count.distinct else ""
+        if count.op is None:
+            message = "a count needs '>='"
+        else:
+            message = f"a count takes '>=', not '{count.op}'"
+        if count.op == ">" and isinstance(count.threshold.value, int):
+            threshold = str(count.threshold.value + 1)
+        hint = f"write 'count {distinct}>= {threshold} of (...)'"
+        if count.op not in (None, ">"):
+            hint += "; a count is reached once and then stays reached"
+        self.report("E407", message, count.span, hint)
+
+    def _check_amount(self, amount: ast.NumberLiteral, what: str) -> bool:
+        """Thresholds, windows and expiry: whole numbers of at least 1 (E408)."""
+        value = amount.value
+        if isinstance(value, int) and value >= 1:
+            return True
+        self.report(
+            "E408",
+            f"{what} must be a whole number of at least 1, not {amount.text}",
+            amount.span,
+            None,
+        )
+        return False
+
+    def _check_window(self, window: ast.Window, criterion: ast.Criterion) -> None:
+        if isinstance(criterion, ast.Match | ast.HasBadge):
+            if isinstance(criterion, ast.HasBadge):
+                hint = "'has badge' asks whether the badge is held now; remove 'within'"
+            else:
+                hint = (
+                    "one event has no duration: bound its time with 'during 2027-02-01 .."
+                    f" 2027-03-01', or count: 'count >= 2 of (on ...) within {window.amount.text}"
+                    f" {window.unit.name}'"
+                )
+            self.report("E409", "'within' applies to counts and sequences only", window.span, hint)
+            return
+        self._check_amount(window.amount, "a window")
+        self._check_unit(window.unit, WINDOW_UNITS, "windows")
+
+    def _check_unit(self, unit: ast.Ident, units: Sequence[str], what: str) -> None:
+        if unit_name(unit.name, units) is not None:
+            return
+        hint = did_you_mean(unit.name, units) or f"{what} are in {', '.join(units)}"
+        if unit_name(unit.name, ("months", "years")) and "months" not in units:
+            hint += "; a month varies, so write days or weeks (30 days, 52 weeks)"
+        self.report("E212", f"unknown time unit '{unit.name}'", unit.span, hint)
+
+    def _check_has_badge(self, badge: ast.Badge, has: ast.HasBadge) -> None:
+        if has.slug == badge.slug:
+            self.report(
+                "E411",
+                f"badge '{badge.slug}' requires itself",
+                has.slug_span,
+                "a badge cannot be a requirement of itself; remove this line",
+            )
+        elif has.slug not in self.all_slugs:
+            others = [s for s in self.all_slugs if s != badge.slug]
+            self.report(
+                "E210",
+                f"unknown badge '{has.slug}'",
+                has.slug_span,
+                did_you_mean(has.slug, others)
+                or f"badges in these files: {', '.join(others) or '(none)'}",
+            )
+        else:
+            self._dependencies.append((badge.slug, has.slug, has.slug_span))
+
+    def check_dependencies(self) -> None:
+        """E412 once per cycle of `has badge` requirements, at its first edge."""
+        for cycle, span in find_cycles(self._dependencies):
+            self.report(
+                "E412",
+                "badge dependency cycle: " + " -> ".join(cycle),
+                span,
+                "no badge of a cycle can ever be earned first; remove one 'has badge'",
+            )
+
+    # ---- issuing directives ------------------------------------------------------------
+
+    def _check_directives(self, badge: ast.Badge) -> None:
+        methods = [s for s in badge.statements if isinstance(s, ast.Method)]
+        expiries = [s for s in badge.statements if isinstance(s, ast.ExpiresAfter | ast.ExpiresOn)]
+        for kind, lines in (("method", methods), ("expires", expiries)):
+            for extra in lines[1:]:
+                self.report(
+                    "E406",
+                    f"'{kind}' given twice",
+                    extra.span,
+                    f"first given at {_where(lines[0].span)}; keep one",
+                )
+        for method in methods:
+            if method.name.name not in ISSUE_METHODS:
+                self.report(
+                    "E213",
+                    f"unknown issue method '{method.name.name}'",
+                    method.name.span,
+                    did_you_mean(method.name.name, ISSUE_METHODS)
+                    or f"methods are: {', '.join(ISSUE_METHODS)}",
+                )
+        for expiry in expiries:
+            if isinstance(expiry, ast.ExpiresOn):
+                check_timestamp(expiry.at, self.report)
+            elif self._check_amount(expiry.amount, "an expiry"):
+                self._check_unit(expiry.unit, EXPIRY_UNITS, "expiries")
+
+    def _check_evidence(
+        self, item: ast.Evidence, schemas: Sequence[Mapping[str, FieldType]]
+    ) -> None:
+        kind = item.kind.name
+        if kind not in EVIDENCE_KINDS:
+            self.report(
+                "E214",
+                f"unknown evidence kind '{kind}'",
+                item.kind.span,
+                did_you_mean(kind, EVIDENCE_KINDS) or "evidence kinds are: id, text, url",
+            )
+        template = item.template
+        try:
+            _, fields = parse_template(template.value)
+        except TemplateProblem as problem:
+            self.report("E413", problem.message, _template_span(template, problem.offset, 1))
+            return
+        known = {path for schema in schemas for path in schema}
+        for field in fields:
+            dotted = ".".join(field.path)
+            if dotted not in known:
+                self.report(
+                    "E211",
+                    f"evidence field '{{{dotted}}}' is in no event of this badge's requirements",
+                    _template_span(template, field.offset, field.length),
+                    did_you_mean(dotted, known)
+                    or f"fields available: {', '.join(sorted(known)) or '(none)'}",
+                )
+        if kind == "url" and not template.value.startswith((*URL_PREFIXES, "{")):
+            self.report(
+                "E414",
+                "an evidence url must start with http:// or https://",
+                template.span,
+                f'write "https://{template.value}"',
+            )
 
     def _check_slug(self, badge: ast.Badge) -> None:
         first = self._slugs.get(badge.slug)
@@ -251,21 +434,29 @@ class _Checker:
                     or f"requirements of this badge: {', '.join(dict.fromkeys(names)) or '(none)'}",
                 )
 
-    # ---- conditions ----------------------------------------------------------------
+    # ---- matches and conditions -----------------------------------------------------
 
-    def _check_match(self, match: ast.Match, env: Environment) -> None:
+    def _check_match(self, match: ast.Match, env: Environment) -> str | None:
+        """Check one ``on EVENT ...``; returns the event type when it resolves."""
+        if match.during is not None:
+            self._check_during(match.during)
         event_type = self._resolve_event(match.event, env)
         if event_type is None:
-            return
-        fields = env.schemas[event_type]
+            return None
+        conditions = ConditionChecker(env.schemas[event_type], match.event.text, self.report)
         for condition in match.conditions:
-            field_type = self._check_path(condition.path, fields, match.event.text)
-            if field_type is None:
-                continue
-            if isinstance(condition, ast.Truthy):
-                self._check_truthy(condition, field_type)
-            else:
-                self._check_comparison(condition, field_type)
+            conditions.check(condition)
+        return event_type
+
+    def _check_during(self, during: ast.During) -> None:
+        valid = [check_timestamp(t, self.report) for t in (during.start, during.end)]
+        if all(valid) and parse_literal(during.start.text) >= parse_literal(during.end.text):
+            self.report(
+                "E410",
+                f"'during {during.start.text} .. {during.end.text}' is empty",
+                during.span,
+                "the start comes first and is included; the end is excluded",
+            )
 
     def _resolve_event(self, ref: ast.EventRef, env: Environment) -> str | None:
         event_type = env.event_type(ref.span.file, ref)
@@ -286,74 +477,6 @@ class _Checker:
             return None
         return event_type
 
-    def _check_path(
-        self, path: ast.Path, fields: Mapping[str, FieldType], event_name: str
-    ) -> FieldType | None:
-        field_type = fields.get(path.dotted)
-        if field_type is not None:
-            return field_type
-        children = sorted(f for f in fields if f.startswith(path.dotted + "."))
-        if children:
-            hint = f"'{path.dotted}' is an object; compare one of its fields, e.g. '{children[0]}'"
-        else:
-            hint = did_you_mean(path.dotted, fields) or (
-                f"fields of '{event_name}': {', '.join(sorted(fields)) or '(none)'}"
-            )
-        self.report(
-            "E203", f"unknown field '{path.dotted}' in event '{event_name}'", path.span, hint
-        )
-        return None
-
-    def _check_truthy(self, condition: ast.Truthy, field_type: FieldType) -> None:
-        if field_type is FieldType.BOOL:
-            return
-        path = condition.path.dotted
-        sample = {FieldType.NUMBER: "5", FieldType.STRING: '"x"'}.get(field_type)
-        self.report(
-            "E303",
-            f"'{path}' is a {field_type.value}, not a bool; it cannot stand alone",
-            condition.span,
-            f"compare it, e.g. {path} == {sample}" if sample else "timestamps cannot be tested yet",
-        )
-
-    def _check_comparison(self, condition: ast.Comparison, field_type: FieldType) -> None:
-        path, value = condition.path.dotted, condition.value
-        if field_type is FieldType.TIMESTAMP:
-            self.report(
-                "E304",
-                "comparison on timestamp not supported yet",
-                condition.span,
-                f"'{path}' is a timestamp; time windows come in a later version",
-            )
-        elif isinstance(value, ast.BareWord):
-            self._bare_word(value, field_type)
-        elif isinstance(value, ast.BoolLiteral) and value.is_alias:
-            if field_type is not FieldType.BOOL:
-                self.report(
-                    "E302",
-                    f"'{value.spelling}' means a bool, but '{path}' is a {field_type.value}",
-                    value.span,
-                    f"aliases like yes/no/+/- are for bool fields; write {_example(field_type)}",
-                )
-        elif _LITERAL_TYPES[type(value)] is not field_type:
-            self._literal_mismatch(path, value, field_type)
-
-    def _bare_word(self, value: ast.BareWord, field_type: FieldType) -> None:
-        if field_type is FieldType.BOOL:
-            hint = "write true or false"
-        else:
-            hint = f'quote it: "{value.text}"'
-        self.report("E305", f"unquoted word '{value.text}' used as a value", value.span, hint)
-
-    def _literal_mismatch(self, path: str, value: ast.Literal, field_type: FieldType) -> None:
-        literal_type = _LITERAL_TYPES[type(value)]
-        self.report(
-            "E301",
-            f"'{path}' is a {field_type.value}, but the value is a {literal_type.value}",
-            value.span,
-            _mismatch_hint(value, field_type),
-        )
-
 
 def _requirements(statements: Iterable[ast.BadgeStatement]) -> Iterable[ast.Requirement]:
     for statement in statements:
@@ -363,32 +486,13 @@ def _requirements(statements: Iterable[ast.BadgeStatement]) -> Iterable[ast.Requ
             yield from statement.members
 
 
-def _mismatch_hint(value: ast.Literal, field_type: FieldType) -> str:
-    if isinstance(value, ast.StringLiteral) and field_type is FieldType.NUMBER:
-        if _looks_numeric(value.value):
-            return f"remove the quotes: {value.value}"
-    if isinstance(value, ast.StringLiteral) and value.value in ("true", "false"):
-        return f"remove the quotes: {value.value}"
-    if isinstance(value, ast.NumberLiteral) and field_type is FieldType.STRING:
-        return f'quote it: "{value.text}"'
-    return f"write {_example(field_type)}"
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _example(field_type: FieldType) -> str:
-    return {
-        FieldType.BOOL: "true or false",
-        FieldType.NUMBER: "a number such as 5",
-        FieldType.STRING: 'a quoted string such as "x"',
-        FieldType.TIMESTAMP: "a timestamp",
-    }[field_type]
+def _template_span(template: ast.StringLiteral, offset: int, length: int) -> Span:
+    """The span of characters in a template string, when it has no escapes to shift it."""
+    span = template.span
+    if span.end_column - span.column - 2 != len(template.value):
+        return span
+    column = span.column + 1 + offset
+    return Span(span.file, span.line, column, span.line, column + length)
 
 
 def _where(span: Span) -> str:

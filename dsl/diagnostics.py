@@ -12,7 +12,16 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["CODES", "Diagnostic", "Severity", "SourceLines", "Span", "did_you_mean", "render_all"]
+__all__ = [
+    "CODES",
+    "RETIRED",
+    "Diagnostic",
+    "Severity",
+    "SourceLines",
+    "Span",
+    "did_you_mean",
+    "render_all",
+]
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ CODES: Mapping[str, str] = {
     "E107": "badge slug is not a quoted string",
     "E108": "'&&', '||' or '!' instead of a keyword",
     "E109": "template id is not quoted",
+    "E110": "'count' without 'of (on EVENT ...)'",
+    "E111": "'between' instead of 'during'",
     "E201": "unknown event alias",
     "E202": "event alias declared twice",
     "E203": "unknown field",
@@ -58,19 +69,45 @@ CODES: Mapping[str, str] = {
     "E207": "unknown requirement in 'resets'",
     "E208": "unknown template provider",
     "E209": "template bound by two badges",
+    "E210": "unknown badge in 'has badge'",
+    "E211": "evidence field in no requirement's event",
+    "E212": "unknown time unit",
+    "E213": "unknown issue method",
+    "E214": "unknown evidence kind",
     "E301": "literal type does not match the field",
     "E302": "bool alias on a non-bool field",
     "E303": "bare field that is not bool",
-    "E304": "comparison on timestamp not supported yet",
     "E305": "unquoted word used as a value",
     "E306": "unknown field type",
     "E307": "field declared with two types",
+    "E308": "ordering operator on a string or bool field",
+    "E309": "text operator on a field that is not a string",
+    "E310": "'ignoring case' on a field that is not a string",
+    "E311": "list mixes types",
+    "E312": "invalid regular expression",
+    "E313": "invalid timestamp",
+    "E314": "timestamp without a UTC offset",
     "E401": "badge without a template",
     "E402": "template given twice",
     "E403": "description given twice",
     "E404": "badge without requirements",
     "E405": "empty 'any' group",
+    "E406": "'method' or 'expires' given twice",
+    "E407": "count without '>='",
+    "E408": "count, window or expiry not a whole number >= 1",
+    "E409": "'within' on a requirement that is not a count or sequence",
+    "E410": "empty 'during' range",
+    "E411": "badge requires itself",
+    "E412": "badge dependency cycle",
+    "E413": "malformed evidence template",
+    "E414": "evidence url not http(s)",
     "W401": "'repeatable' given twice",
+    "W402": "'count >= 1', the same as a plain requirement",
+}
+
+# Codes no longer reported; never reused for another meaning.
+RETIRED: Mapping[str, str] = {
+    "E304": "comparison on timestamp not supported yet (timestamps compare since v2)",
 }
 
 

@@ -99,6 +99,15 @@ _EXAMPLES: dict[str, list[str]] = {
         'badge "b" { any { require e } }',
     ],
     "E107": ["badge b { }"],
+    "E107-has": ['badge "b" { require has badge b }', 'badge "b" { require has badge 5 }'],
+    "E110": [
+        'badge "b" { require count >= 3 on e }',
+        'badge "b" { require count >= 3 of on e }',
+        'badge "b" { require count distinct x >= 3 on e }',
+        'badge "b" { require count distinct x >= 3 of on e }',
+        'badge "b" { require count 3 on e }',
+        'badge "b" { require count distinct x 3 on e }',
+    ],
     "E109": [
         'badge "b" { template credly 8f2b }',
         'badge "b" { template credly c1d2 }',
@@ -109,7 +118,9 @@ _TERMINAL_NAMES = {
     "NAME": "a name",
     "STRING": "a string",
     "NUMBER": "a number",
-    "OP": "'==' or '!='",
+    "OP": "a comparison ('==', '!=', '<', '<=', '>', '>=')",
+    "TIMESTAMP": "a timestamp such as 2027-02-01",
+    "REGEX": "a /regular expression/",
     "RESET_ALL": "'all'",
     "PLUS": "'+'",
     "MINUS": "'-'",
@@ -147,6 +158,28 @@ def _describe_syntax_error(
 def _known_mistake(exc: UnexpectedToken, lines: SourceLines, span: Span) -> Diagnostic | None:
     label = _example_states().get(_state_of(exc))
     token = exc.token
+    if token.type == "NAME" and str(token) == "between":
+        return lines.make(
+            "E111",
+            "'between' is not a keyword",
+            span,
+            "for the event's time write 'during 2027-02-01 .. 2027-03-01' (end excluded);"
+            " for a field write 'x >= 1 and x <= 5'",
+        )
+    if label == "E110":
+        return lines.make(
+            "E110",
+            f"expected 'of (on EVENT ...)' after the count, found {_describe_token(token)}",
+            span,
+            "write: require count >= 3 of (on quiz_graded where passed)",
+        )
+    if label == "E107-has" and token.type in ("NAME", "NUMBER"):
+        return lines.make(
+            "E107",
+            "a badge slug must be a quoted string",
+            span,
+            f'write has badge "{token}"',
+        )
     if label == "E105" and token == "=":
         return lines.make("E105", "'=' is not a comparison", span, "use '==' to compare values")
     if label == "E106" and ({"ON", "COLON"} & set(exc.expected)):
@@ -207,20 +240,46 @@ def _unexpected_character(
     char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
     if char in "&|!":
         hint = {
-            "&": "join data rules with 'and'",
-            "|": "'or' is not supported yet; use an 'any { ... }' group",
-            "!": "'not' is not supported yet; compare with '== false' or '!='",
+            "&": "write 'and' instead of '&&'",
+            "|": "write 'or' instead of '||'",
+            "!": "write 'not' (or '!=' to compare)",
         }[char]
         return lines.make("E108", f"unexpected '{char}'", span, hint)
     if char == '"':
         return lines.make(
             "E102", "unterminated string", span, "close the string with '\"' on the same line"
         )
+    if char == "/":
+        return lines.make(
+            "E102",
+            "unterminated regular expression",
+            span,
+            "close it with '/' on the same line (write \\/ for a slash inside)",
+        )
     return lines.make("E102", f"unexpected character {char!r}", span, None)
 
 
+# Long lists of keywords are summed up, so the hint stays readable.
+_KEYWORD_GROUPS = (
+    (
+        "an operator (==, <, in, contains, starts with, ends with, matches, exists...)",
+        {"'in'", "'not'", "'contains'", "'starts'", "'ends'", "'matches'", "'exists'"}
+        | {_TERMINAL_NAMES["OP"]},
+    ),
+    (
+        "a statement (require, any, penalty, template, description...)",
+        {"'require'", "'any'", "'penalty'", "'template'", "'description'", "'repeatable'"}
+        | {"'method'", "'expires'", "'evidence'"},
+    ),
+)
+
+
 def _expected(terminals: set[str]) -> str:
-    names = sorted({_terminal_name(t) for t in terminals})
+    rendered = {_terminal_name(t) for t in terminals}
+    for summary, group in _KEYWORD_GROUPS:
+        if len(rendered & group) >= 3:
+            rendered = (rendered - group) | {summary}
+    names = sorted(rendered)
     if len(names) == 1:
         return names[0]
     return "one of " + ", ".join(names)
@@ -341,8 +400,60 @@ class _ToAst(Transformer):
 
     @_with_meta
     def require_stmt(self, meta, children: list) -> ast.Requirement:
-        label = children[0] if len(children) == 2 else None
-        return ast.Requirement(label, children[-1], _meta_span(self._file, meta))
+        label = children[0] if isinstance(children[0], ast.Ident) else None
+        window = children[-1] if isinstance(children[-1], ast.Window) else None
+        criterion = children[1 if label else 0]
+        return ast.Requirement(label, criterion, _meta_span(self._file, meta), window)
+
+    @_with_meta
+    def window(self, meta, children: list) -> ast.Window:
+        amount, unit = children
+        return ast.Window(self._number(amount), self._ident(unit), _meta_span(self._file, meta))
+
+    @_with_meta
+    def sequence(self, meta, children: list) -> ast.InOrder:
+        return ast.InOrder(tuple(children), _meta_span(self._file, meta))
+
+    @_with_meta
+    def count(self, meta, children: list) -> ast.Count:
+        distinct = next((c for c in children if isinstance(c, ast.Path)), None)
+        op = next((str(c) for c in children if isinstance(c, Token) and c.type == "OP"), None)
+        number = next(c for c in children if isinstance(c, Token) and c.type == "NUMBER")
+        match = children[-1]
+        span = _meta_span(self._file, meta)
+        return ast.Count(op, self._number(number), distinct, match, span)
+
+    def distinct(self, children: list) -> ast.Path:
+        return children[0]
+
+    @_with_meta
+    def has_badge(self, meta, children: list) -> ast.HasBadge:
+        slug = children[0]
+        return ast.HasBadge(self._string(slug), self._span(slug), _meta_span(self._file, meta))
+
+    @_with_meta
+    def method_stmt(self, meta, children: list) -> ast.Method:
+        return ast.Method(self._ident(children[0]), _meta_span(self._file, meta))
+
+    @_with_meta
+    def expires_after(self, meta, children: list) -> ast.ExpiresAfter:
+        amount, unit = children
+        span = _meta_span(self._file, meta)
+        return ast.ExpiresAfter(self._number(amount), self._ident(unit), span)
+
+    @_with_meta
+    def expires_on(self, meta, children: list) -> ast.ExpiresOn:
+        return ast.ExpiresOn(self._timestamp(children[0]), _meta_span(self._file, meta))
+
+    @_with_meta
+    def evidence_stmt(self, meta, children: list) -> ast.Evidence:
+        kind, name, template = children
+        return ast.Evidence(
+            self._ident(kind),
+            ast.StringLiteral(self._string(name), self._span(name)),
+            ast.StringLiteral(self._string(template), self._span(template)),
+            _meta_span(self._file, meta),
+        )
 
     @_with_meta
     def any_group(self, meta, children: list) -> ast.AnyGroup:
@@ -370,16 +481,107 @@ class _ToAst(Transformer):
         quoted = event.type == "STRING"
         text = self._string(event) if quoted else str(event)
         ref = ast.EventRef(text, quoted, self._span(event))
-        conditions = rest[0] if rest else ()
-        return ast.Match(ref, conditions, _meta_span(self._file, meta))
+        conditions = next((c for c in rest if isinstance(c, tuple)), ())
+        during = next((c for c in rest if isinstance(c, ast.During)), None)
+        return ast.Match(ref, conditions, _meta_span(self._file, meta), during)
 
     def where_clause(self, children: list) -> tuple[ast.Condition, ...]:
-        return tuple(children)
+        [condition] = children
+        return condition.operands if isinstance(condition, ast.AllOf) else (condition,)
+
+    @_with_meta
+    def during(self, meta, children: list) -> ast.During:
+        start, end = (self._timestamp(t) for t in children)
+        return ast.During(start, end, _meta_span(self._file, meta))
+
+    @_with_meta
+    def any_of(self, meta, children: list) -> ast.AnyOf:
+        return ast.AnyOf(_flatten(children, ast.AnyOf), _meta_span(self._file, meta))
+
+    @_with_meta
+    def all_of(self, meta, children: list) -> ast.AllOf:
+        return ast.AllOf(_flatten(children, ast.AllOf), _meta_span(self._file, meta))
+
+    @_with_meta
+    def negation(self, meta, children: list) -> ast.Not:
+        return ast.Not(children[0], _meta_span(self._file, meta))
 
     @_with_meta
     def comparison(self, meta, children: list) -> ast.Comparison:
-        path, op, value = children
-        return ast.Comparison(path, str(op), self._literal(value), _meta_span(self._file, meta))
+        path, op, value, *case = children
+        span = _meta_span(self._file, meta)
+        return ast.Comparison(path, str(op), self._literal(value), span, bool(case))
+
+    @_with_meta
+    def in_list(self, meta, children: list) -> ast.Membership:
+        return self._membership(meta, children, negated=False)
+
+    @_with_meta
+    def not_in_list(self, meta, children: list) -> ast.Membership:
+        return self._membership(meta, children, negated=True)
+
+    def _membership(self, meta, children: list, negated: bool) -> ast.Membership:
+        path, values, *case = children
+        span = _meta_span(self._file, meta)
+        return ast.Membership(path, negated, values, span, bool(case))
+
+    def list(self, children: list) -> tuple[ast.Literal, ...]:
+        return tuple(self._literal(c) for c in children)
+
+    def case(self, children: list) -> bool:
+        return True
+
+    @_with_meta
+    def text_test(self, meta, children: list) -> ast.TextTest:
+        return self._text_test(meta, children, negated=False)
+
+    @_with_meta
+    def not_text_test(self, meta, children: list) -> ast.TextTest:
+        return self._text_test(meta, children, negated=True)
+
+    def _text_test(self, meta, children: list, negated: bool) -> ast.TextTest:
+        path, op, value, *case = children
+        literal = ast.StringLiteral(self._string(value), self._span(value))
+        span = _meta_span(self._file, meta)
+        return ast.TextTest(path, op, negated, literal, span, bool(case))
+
+    def starts_with(self, children: list) -> str:
+        return "starts with"
+
+    def ends_with(self, children: list) -> str:
+        return "ends with"
+
+    def contains(self, children: list) -> str:
+        return "contains"
+
+    @_with_meta
+    def regex_test(self, meta, children: list) -> ast.RegexTest:
+        return self._regex_test(meta, children, negated=False)
+
+    @_with_meta
+    def not_regex_test(self, meta, children: list) -> ast.RegexTest:
+        return self._regex_test(meta, children, negated=True)
+
+    def _regex_test(self, meta, children: list, negated: bool) -> ast.RegexTest:
+        path, token, *case = children
+        span = _meta_span(self._file, meta)
+        return ast.RegexTest(path, negated, self._regex(token), span, bool(case))
+
+    def _regex(self, token: Token) -> ast.RegexLiteral:
+        span = self._span(token)
+        if token.type == "STRING":
+            pattern, columns = _decode(str(token)[1:-1], span)
+        else:
+            pattern, columns = _decode_regex(str(token)[1:-1], span.column + 1)
+        return ast.RegexLiteral(pattern, columns, span)
+
+    @_with_meta
+    def exists(self, meta, children: list) -> ast.Exists:
+        return ast.Exists(children[0], False, _meta_span(self._file, meta))
+
+    @_with_meta
+    def not_exists(self, meta, children: list) -> ast.Exists:
+        return ast.Exists(children[0], True, _meta_span(self._file, meta))
 
     @_with_meta
     def truthy(self, meta, children: list) -> ast.Truthy:
@@ -389,6 +591,12 @@ class _ToAst(Transformer):
     def path(self, meta, children: list) -> ast.Path:
         return ast.Path(tuple(str(t) for t in children), _meta_span(self._file, meta))
 
+    def _number(self, token: Token) -> ast.NumberLiteral:
+        return ast.NumberLiteral(_number(str(token)), str(token), self._span(token))
+
+    def _timestamp(self, token: Token) -> ast.TimestampLiteral:
+        return ast.TimestampLiteral(str(token), self._span(token))
+
     def _literal(self, token: Token) -> ast.Literal:
         span = self._span(token)
         text = str(token)
@@ -396,9 +604,19 @@ class _ToAst(Transformer):
             return ast.StringLiteral(self._string(token), span)
         if token.type == "NUMBER":
             return ast.NumberLiteral(_number(text), text, span)
+        if token.type == "TIMESTAMP":
+            return ast.TimestampLiteral(text, span)
         if text in _BOOL_WORDS:
             return ast.BoolLiteral(_BOOL_WORDS[text], text, span)
         return ast.BareWord(text, span)
+
+
+def _flatten(children: list, kind: type) -> tuple[ast.Condition, ...]:
+    """``a and (b and c)`` -> (a, b, c): grouping does not change a conjunction."""
+    operands: list[ast.Condition] = []
+    for child in children:
+        operands.extend(child.operands if isinstance(child, kind) else (child,))
+    return tuple(operands)
 
 
 def _number(text: str) -> int | float:
@@ -407,20 +625,53 @@ def _number(text: str) -> int | float:
 
 def _unescape(body: str, span: Span) -> str:
     """Decode JSON-style escapes; an unknown escape is a syntax error pointing at it."""
+    return _decode(body, span)[0]
 
-    def replace(match: re.Match[str]) -> str:
-        escape = match.group(1)
-        if escape in _ESCAPES:
-            return _ESCAPES[escape]
-        if len(escape) == 5:
-            return chr(int(escape[1:], 16))
-        column = span.column + 1 + match.start()
-        where = Span(span.file, span.line, column, span.line, column + 2)
-        raise _SyntaxProblem(
-            "E104",
-            f"invalid escape '\\{escape}' in string",
-            where,
-            'valid escapes are \\" \\\\ \\/ \\n \\t \\r \\uXXXX',
-        )
 
-    return _ESCAPE_RE.sub(replace, body)
+def _decode(body: str, span: Span) -> tuple[str, tuple[int, ...]]:
+    """Decode a string body; also returns the source column of each decoded character."""
+    text: list[str] = []
+    columns: list[int] = []
+    position = 0
+    first = span.column + 1  # after the opening quote
+    for match in _ESCAPE_RE.finditer(body):
+        for offset in range(position, match.start()):
+            text.append(body[offset])
+            columns.append(first + offset)
+        text.append(_escape_value(match, first, span))
+        columns.append(first + match.start())
+        position = match.end()
+    for offset in range(position, len(body)):
+        text.append(body[offset])
+        columns.append(first + offset)
+    return "".join(text), tuple(columns)
+
+
+def _escape_value(match: re.Match[str], first: int, span: Span) -> str:
+    escape = match.group(1)
+    if escape in _ESCAPES:
+        return _ESCAPES[escape]
+    if len(escape) == 5:
+        return chr(int(escape[1:], 16))
+    column = first + match.start()
+    where = Span(span.file, span.line, column, span.line, column + 2)
+    raise _SyntaxProblem(
+        "E104",
+        f"invalid escape '\\{escape}' in string",
+        where,
+        'valid escapes are \\" \\\\ \\/ \\n \\t \\r \\uXXXX',
+    )
+
+
+def _decode_regex(body: str, first: int) -> tuple[str, tuple[int, ...]]:
+    """``/a\\/b/``: only ``\\/`` is decoded (to ``/``); other escapes belong to the regex."""
+    text: list[str] = []
+    columns: list[int] = []
+    offset = 0
+    while offset < len(body):
+        pair = body[offset : offset + 2] if body[offset] == "\\" else body[offset]
+        decoded = "/" if pair == "\\/" else pair
+        text.append(decoded)
+        columns.extend(first + offset + i for i in range(len(decoded)))
+        offset += len(pair)
+    return "".join(text), tuple(columns)

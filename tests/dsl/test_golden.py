@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 import dsl
-from dsl.diagnostics import CODES, render_all
+from dsl.diagnostics import CODES, RETIRED, render_all
+from dsl.ruleset import IssueMethod, RequirementKind, Trigger
 
 CASES = Path(__file__).parent / "cases"
 UPDATE = os.environ.get("BADGEFLOW_UPDATE_GOLDEN") == "1"
@@ -42,20 +43,68 @@ def dump_ruleset(ruleset: dsl.RuleSet) -> str:
             f"  description: {badge.description!r}",
             f"  repeatable: {badge.repeatable}",
         ]
+        lines += _dump_issuing(badge)
         for group in badge.groups:
             lines.append(f"  group {group.name}")
             for req in group.requirements:
-                lines += [
-                    f"    requirement {req.name} [{req.event_type}]",
-                    f"      {req.description}",
-                ]
+                lines += _dump_requirement(req)
         for penalty in badge.penalties:
             lines += [
                 f"  penalty {penalty.name} [{penalty.event_type}]"
                 f" resets {', '.join(penalty.resets)}",
                 f"    {penalty.description}",
+                *_dump_trigger_details(penalty.trigger, "    "),
             ]
     return "\n".join(lines) + "\n"
+
+
+def _dump_issuing(badge: dsl.CompiledBadge) -> list[str]:
+    lines = []
+    if badge.method is not IssueMethod.ISSUE:
+        lines.append(f"  method: {badge.method.value}")
+    if badge.expiry is not None:
+        expiry = badge.expiry
+        when = expiry.on.isoformat() if expiry.on else f"{expiry.amount} {expiry.unit}"
+        lines.append(f"  expiry: {when}")
+    lines += [f"  evidence {e.kind} {e.name!r}: {e.template!r}" for e in badge.evidence]
+    return lines
+
+
+def _dump_requirement(req: dsl.CompiledRequirement) -> list[str]:
+    head = f"    requirement {req.name} [{req.event_type}]"
+    if req.kind is not RequirementKind.MATCH:
+        head += f" {req.kind.value}"
+    lines = [head, f"      {req.description}"]
+    details = []
+    if req.kind in (RequirementKind.COUNT, RequirementKind.DISTINCT):
+        details.append(f"threshold {req.threshold}")
+    if req.distinct_path:
+        details.append(f"distinct {'.'.join(req.distinct_path)}")
+    if req.window is not None:
+        details.append(f"window {req.window}")
+    if req.badge:
+        details.append(f"badge {req.badge}")
+    if details:
+        lines.append("      " + ", ".join(details))
+    if len(req.triggers) > 1:
+        for trigger in req.triggers:
+            lines.append(f"      trigger {trigger.slot} [{trigger.event_type}]")
+            lines.append(f"        {trigger.description}")
+            lines += _dump_trigger_details(trigger, "        ")
+    else:
+        for trigger in req.triggers:
+            lines += _dump_trigger_details(trigger, "      ")
+    return lines
+
+
+def _dump_trigger_details(trigger: Trigger, indent: str) -> list[str]:
+    lines = []
+    if trigger.equalities:
+        pairs = ", ".join(f"{'.'.join(p)} == {v!r}" for p, v in trigger.equalities)
+        lines.append(f"{indent}equalities: {pairs}")
+    if trigger.after is not None or trigger.before is not None:
+        lines.append(f"{indent}during: {trigger.after.isoformat()} .. {trigger.before.isoformat()}")
+    return lines
 
 
 def render_case(files: list[dsl.SourceFile]) -> dict[str, str]:
@@ -111,3 +160,11 @@ def test_diagnostics_table_lists_exactly_the_codes() -> None:
     table = (Path(dsl.__file__).parent / "DIAGNOSTICS.md").read_text(encoding="utf-8")
     documented = re.findall(r"^\| `([EW]\d{3})` \|", table, re.MULTILINE)
     assert documented == list(CODES)
+    retired = re.findall(r"^- `([EW]\d{3})` \(v\d+\):", table, re.MULTILINE)
+    assert retired == list(RETIRED)
+
+
+def test_retired_codes_are_never_reported_nor_reused() -> None:
+    rendered = "".join(p.read_text(encoding="utf-8") for p in CASES.glob("*.diag"))
+    assert not set(RETIRED) & set(CODES)
+    assert [code for code in RETIRED if f"[{code}]" in rendered] == []

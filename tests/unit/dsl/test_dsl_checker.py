@@ -62,7 +62,7 @@ def test_bool_aliases_rejected_elsewhere(alias: str) -> None:
         pytest.param("passed == 1", "E301", id="number-for-bool"),
         pytest.param("score == true", "E301", id="true-for-number"),
         pytest.param("score", "E303", id="bare-number"),
-        pytest.param("graded_at == 1", "E304", id="timestamp"),
+        pytest.param("graded_at == 1", "E301", id="number-for-timestamp"),
         pytest.param("quiz.id == abc", "E305", id="bare-word"),
         pytest.param('score == 5 and passed and quiz.id != "x"', None, id="all-fine"),
     ],

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 import dsl
-from dsl.compiler import FieldTest, compile_predicate
+from dsl import ast
+from dsl.parser import parse
+from dsl.predicates import compile_conditions
 from dsl.schemas import FieldType
 
 DEMO = """
@@ -121,12 +123,14 @@ def test_warnings_do_not_stop_compilation() -> None:
     assert dsl.compile_rules(files).badges[0].repeatable is True
 
 
-def test_compile_predicate_directly() -> None:
-    predicate = compile_predicate(
-        [
-            FieldTest(("a", "b"), FieldType.STRING, False, "x"),
-            FieldTest(("n",), FieldType.NUMBER, True, 2),
-        ]
+def test_compile_conditions_directly() -> None:
+    tree = parse("d.rules", 'badge "b" { require on e where a.b != "x" and n == 2 }').tree
+    assert tree is not None
+    requirement = tree.badges[0].statements[0]
+    assert isinstance(requirement, ast.Requirement)
+    types = {"a.b": FieldType.STRING, "n": FieldType.NUMBER}
+    predicate = compile_conditions(
+        requirement.matches[0].conditions, lambda path: types[path.dotted]
     )
     assert predicate({"a": {"b": "y"}, "n": 2.0}) is True
     assert predicate({"a": {"b": "x"}, "n": 2.0}) is False

@@ -1,5 +1,6 @@
 """One table of (match, payload, expected) run against the compiled predicate and against
-a tiny reference interpreter that walks the AST (it lives here, not in ``dsl/``).
+a tiny reference interpreter that walks the AST (``reference_interpreter.py`` next to
+this file, not in ``dsl/``).
 
 The interpreter spells out the typed semantics plainly; the compiler must agree with it
 on every row.
@@ -11,49 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from reference_interpreter import holds_all
 
 import dsl
 from dsl import ast
 from dsl.checker import Environment, check_files
 from dsl.diagnostics import SourceLines
 from dsl.parser import parse
-from dsl.schemas import FieldType
-
-_MISSING = object()
-_TYPE_CHECKS = {
-    FieldType.BOOL: lambda v: type(v) is bool,
-    FieldType.NUMBER: lambda v: type(v) in (int, float),
-    FieldType.STRING: lambda v: type(v) is str,
-}
-
-
-def _lookup(payload: Mapping[str, Any], segments: tuple[str, ...]) -> Any:
-    node: Any = payload
-    for segment in segments:
-        if not isinstance(node, Mapping) or segment not in node:
-            return _MISSING
-        node = node[segment]
-    return node
-
-
-def _holds(condition: ast.Condition, field_type: FieldType, payload: Mapping[str, Any]) -> bool:
-    value = _lookup(payload, condition.path.segments)
-    if value is _MISSING or not _TYPE_CHECKS[field_type](value):
-        return False
-    if isinstance(condition, ast.Truthy):
-        return value is True
-    literal = condition.value
-    assert not isinstance(literal, ast.BareWord)
-    return (value == literal.value) if condition.op == "==" else (value != literal.value)
 
 
 def interpret(match: ast.Match, env: Environment, payload: Mapping[str, Any]) -> bool:
     event_type = env.event_type(match.event.span.file, match.event)
     assert event_type is not None
-    return all(
-        _holds(c, env.field_type(event_type, c.path), payload)  # type: ignore[arg-type]
-        for c in match.conditions
-    )
+    schema = env.schemas[event_type]
+    return holds_all(match.conditions, lambda path: schema[path.dotted], payload)
 
 
 def _rule_text(match_text: str) -> str:
@@ -73,11 +45,13 @@ def run_interpreted(match_text: str, payload: Mapping[str, Any]) -> bool:
     assert diagnostics == []
     requirement = tree.badges[0].statements[1]
     assert isinstance(requirement, ast.Requirement)
-    return interpret(requirement.match, env, payload)
+    return interpret(requirement.matches[0], env, payload)
 
 
 Q = "on quiz_graded where "
 P = "on course_passed where "
+C = "on course_completed where "
+QUIZ_AT = {"graded_at": "2027-02-01T10:00:00+02:00"}
 
 TABLE = [
     # missing paths never match == nor !=
@@ -142,11 +116,112 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("match_text", "payload", "expected"), TABLE)
+V2 = [
+    # ordering on numbers, never on missing or wrong types
+    pytest.param(Q + "score >= 5", {"score": 5}, True, id="ge-equal"),
+    pytest.param(Q + "score > 5", {"score": 5.5}, True, id="gt-float"),
+    pytest.param(Q + "score < 5", {"score": 5}, False, id="lt-equal"),
+    pytest.param(Q + "score <= -1", {"score": -1.0}, True, id="le-negative"),
+    pytest.param(Q + "score < 5", {}, False, id="lt-missing"),
+    pytest.param(Q + "score < 5", {"score": "1"}, False, id="lt-string"),
+    pytest.param(Q + "score < 5", {"score": True}, False, id="lt-bool"),
+    # timestamps: ISO strings with an offset; dates are midnight UTC
+    pytest.param(Q + "graded_at >= 2027-02-01", QUIZ_AT, True, id="ts-ge-date"),
+    pytest.param(Q + "graded_at < 2027-02-01T08:00:00Z", QUIZ_AT, False, id="ts-offset"),
+    pytest.param(Q + "graded_at == 2027-02-01T08:00:00Z", QUIZ_AT, True, id="ts-same-instant"),
+    pytest.param(
+        Q + "graded_at < 2027-03-01", {"graded_at": "2027-02-01T10:00:00Z"}, True, id="ts-z"
+    ),
+    pytest.param(
+        Q + "graded_at < 2027-03-01", {"graded_at": "2027-02-01T10:00:00"}, False, id="ts-naive"
+    ),
+    pytest.param(Q + "graded_at < 2027-03-01", {"graded_at": "2027-02-01"}, False, id="ts-date"),
+    pytest.param(Q + "graded_at < 2027-03-01", {"graded_at": "soon"}, False, id="ts-garbage"),
+    pytest.param(Q + "graded_at != 2027-03-01", {"graded_at": 5}, False, id="ts-number"),
+    pytest.param(Q + "graded_at != 2027-03-01", {}, False, id="ts-missing-ne"),
+    pytest.param(Q + "graded_at in [2027-02-01T08:00:00Z, 2027-02-02]", QUIZ_AT, True, id="ts-in"),
+    # in / not in
+    pytest.param(Q + 'quiz.id in ["a", "b"]', {"quiz": {"id": "b"}}, True, id="in"),
+    pytest.param(Q + 'quiz.id in ["a", "b"]', {"quiz": {"id": "B"}}, False, id="in-case"),
+    pytest.param(
+        Q + 'quiz.id in ["a", "b"] ignoring case', {"quiz": {"id": "B"}}, True, id="in-nocase"
+    ),
+    pytest.param(Q + 'quiz.id not in ["a"]', {"quiz": {"id": "b"}}, True, id="not-in"),
+    pytest.param(Q + 'quiz.id not in ["a"]', {}, False, id="not-in-missing"),
+    pytest.param(Q + 'quiz.id not in ["a"]', {"quiz": {"id": 1}}, False, id="not-in-wrong-type"),
+    pytest.param(Q + "score in [1, 2.5]", {"score": 1.0}, True, id="in-numbers"),
+    pytest.param(Q + "score in [1, 2]", {"score": True}, False, id="in-bool-not-number"),
+    pytest.param(Q + "passed in [true]", {"passed": 1}, False, id="in-bools"),
+    # text operators and case
+    pytest.param(
+        C + 'course.title starts with "Py"', {"course": {"title": "Python"}}, True, id="sw"
+    ),
+    pytest.param(C + 'course.title ends with "on"', {"course": {"title": "Python"}}, True, id="ew"),
+    pytest.param(
+        C + 'course.title contains "PYTH" ignoring case',
+        {"course": {"title": "python"}},
+        True,
+        id="contains-nocase",
+    ),
+    pytest.param(
+        C + 'course.title contains "PYTH"', {"course": {"title": "python"}}, False, id="contains"
+    ),
+    pytest.param(C + 'course.title not contains "x"', {}, False, id="not-contains-missing"),
+    pytest.param(
+        C + 'course.title not contains "x"', {"course": {"title": "abc"}}, True, id="not-contains"
+    ),
+    pytest.param(
+        C + 'course.id == "ABC" ignoring case', {"course": {"id": "abc"}}, True, id="eq-nocase"
+    ),
+    pytest.param(
+        C + 'course.id == "straße" ignoring case',
+        {"course": {"id": "STRASSE"}},
+        True,
+        id="casefold",
+    ),
+    pytest.param(
+        C + 'course.id != "ABC" ignoring case', {"course": {"id": "abc"}}, False, id="ne-nocase"
+    ),
+    # regular expressions: a search anywhere; anchors when wanted
+    pytest.param(C + "course.id matches /^c-\\d+$/", {"course": {"id": "c-12"}}, True, id="re"),
+    pytest.param(C + "course.id matches /^c-\\d+$/", {"course": {"id": "c-1x"}}, False, id="re-no"),
+    pytest.param(C + 'course.id matches "a/b"', {"course": {"id": "xa/by"}}, True, id="re-string"),
+    pytest.param(C + "course.id matches /a\\/b/", {"course": {"id": "a/b"}}, True, id="re-slash"),
+    pytest.param(
+        C + "course.id matches /ab/ ignoring case", {"course": {"id": "AB"}}, True, id="re-i"
+    ),
+    pytest.param(C + "course.id not matches /a/", {"course": {"id": "b"}}, True, id="re-not"),
+    pytest.param(C + "course.id not matches /a/", {"course": {"id": 1}}, False, id="re-not-type"),
+    # exists / not exists: null counts as absent; objects may be tested
+    pytest.param(P + "course.end exists", {"course": {"end": "x"}}, True, id="exists"),
+    pytest.param(P + "course.end exists", {"course": {"end": None}}, False, id="exists-null"),
+    pytest.param(P + "course.end not exists", {"course": "x"}, True, id="not-exists-parent"),
+    pytest.param(P + "course.end not exists", {}, True, id="not-exists-missing"),
+    pytest.param(P + "course exists", {"course": {}}, True, id="exists-object"),
+    # boolean structure: not > and > or; `not (...)` holds when the path is missing
+    pytest.param(Q + "not (score == 1)", {}, True, id="not-missing"),
+    pytest.param(Q + "not score == 1", {"score": 1}, False, id="not-binds-test"),
+    pytest.param(Q + "score == 1 or score == 2", {"score": 2}, True, id="or"),
+    pytest.param(Q + "passed or score == 1 and quiz.id exists", {"passed": True}, True, id="prec"),
+    pytest.param(
+        Q + "(passed or score == 1) and quiz.id exists", {"passed": True}, False, id="paren"
+    ),
+    pytest.param(Q + "not passed and not (score > 1 or score < 0)", {"score": 0}, True, id="mix"),
+    pytest.param(Q + "not not passed", {"passed": True}, True, id="double-not"),
+    pytest.param(
+        P + 'course.course_key == "A" or user.pii.email exists',
+        {"course": 1, "user": {"pii": {"email": "e"}}},
+        True,
+        id="or-non-dict-parent",
+    ),
+]
+
+
+@pytest.mark.parametrize(("match_text", "payload", "expected"), TABLE + V2)
 def test_compiled_predicate(match_text: str, payload: dict[str, Any], expected: bool) -> None:
     assert run_compiled(match_text, payload) is expected
 
 
-@pytest.mark.parametrize(("match_text", "payload", "expected"), TABLE)
+@pytest.mark.parametrize(("match_text", "payload", "expected"), TABLE + V2)
 def test_reference_interpreter(match_text: str, payload: dict[str, Any], expected: bool) -> None:
     assert run_interpreted(match_text, payload) is expected

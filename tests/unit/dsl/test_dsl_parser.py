@@ -20,7 +20,7 @@ def first_condition(where: str) -> ast.Condition:
     tree = parse_ok(f'badge "b" {{ require on e where {where} }}')
     requirement = tree.badges[0].statements[0]
     assert isinstance(requirement, ast.Requirement)
-    return requirement.match.conditions[0]
+    return requirement.matches[0].conditions[0]
 
 
 def syntax_code(text: str) -> str:
@@ -65,8 +65,8 @@ def test_requirement_label_and_quoted_event() -> None:
     requirement = tree.badges[0].statements[0]
     assert isinstance(requirement, ast.Requirement)
     assert requirement.label is not None and requirement.label.name == "lbl"
-    assert requirement.match.event.quoted is True
-    assert requirement.match.event.text == "org.x.v1"
+    assert requirement.matches[0].event.quoted is True
+    assert requirement.matches[0].event.text == "org.x.v1"
 
 
 def test_penalty_resets() -> None:
@@ -120,7 +120,7 @@ def test_where_clause_may_span_lines_and_comments() -> None:
     tree = parse_ok('badge "b" {\n require on e where a # c\n   and b.c != "x"\n}')
     requirement = tree.badges[0].statements[0]
     assert isinstance(requirement, ast.Requirement)
-    assert len(requirement.match.conditions) == 2
+    assert len(requirement.matches[0].conditions) == 2
 
 
 @pytest.mark.parametrize(
@@ -132,14 +132,14 @@ def test_where_clause_may_span_lines_and_comments() -> None:
     ],
 )
 def test_known_mistake_examples_get_their_code(code: str, example: str) -> None:
-    assert syntax_code(example) == code
+    assert syntax_code(example) == code.split("-")[0]
 
 
 @pytest.mark.parametrize(
     ("text", "code"),
     [
         pytest.param('badge "b" { foo }', "E101", id="unexpected-token"),
-        pytest.param('badge "b" { require on e where a > 1 }', "E102", id="character"),
+        pytest.param('badge "b" { require on e where a % 1 }', "E102", id="character"),
         pytest.param('badge "b" { description "x\n" }', "E102", id="unterminated"),
         pytest.param('badge "b" {', "E103", id="eof"),
         pytest.param('badge "b" { description "\\x" }', "E104", id="escape-from-visit-error"),
