@@ -10,10 +10,14 @@ import json
 import sys
 from pathlib import Path
 
-from bench import ingest, predicates
+from bench import ingest, predicates, templates
 
 RESULTS = Path(__file__).parent / "results"
-SCENARIOS = {"predicates": predicates.run, "ingest_sqlite": ingest.run}
+SCENARIOS = {
+    "predicates": predicates.run,
+    "ingest_sqlite": ingest.run,
+    "ingest_by_templates": templates.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
