@@ -33,7 +33,8 @@ def _rules(count: int) -> str:
     return "".join(
         f'badge "course-{i}" {{\n'
         f'    template credly "bench-{i}"\n'
-        f'    require on course_passed where is_passing and course.course_key == "course-v1:X+C{i}+R"\n'
+        "    require on course_passed where is_passing\n"
+        f'        and course.course_key == "course-v1:X+C{i}+R"\n'
         "}\n"
         for i in range(count)
     )
