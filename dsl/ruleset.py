@@ -38,6 +38,10 @@ Predicate = Callable[[Mapping[str, Any]], bool]
 Equality = tuple[tuple[str, ...], Any]
 
 
+def _never(payload: Mapping[str, Any]) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Trigger:
     """One kind of event that moves a requirement (or fires a penalty).
@@ -70,6 +74,9 @@ class RequirementKind(enum.StrEnum):
     HAS_BADGE = "has_badge"  # the learner holds another badge (no triggers)
 
 
+_STATEFUL = frozenset({RequirementKind.COUNT, RequirementKind.DISTINCT, RequirementKind.SEQUENCE})
+
+
 @dataclass(frozen=True)
 class CompiledRequirement:
     """One requirement; see `RequirementKind` for what fulfils it."""
@@ -90,12 +97,13 @@ class CompiledRequirement:
 
     @property
     def matches(self) -> Predicate:
-        """The first trigger's payload predicate (the only one for MATCH requirements)."""
-        return self.triggers[0].matches
+        """The first trigger's payload predicate (the only one for MATCH requirements);
+        never true for HAS_BADGE, which no event fulfils."""
+        return self.triggers[0].matches if self.triggers else _never
 
     @property
     def stateful(self) -> bool:
-        return self.kind in (RequirementKind.COUNT, RequirementKind.DISTINCT, RequirementKind.SEQUENCE)
+        return self.kind in _STATEFUL
 
     def advance(
         self, state: dict[str, Any] | None, slot: int, payload: Mapping[str, Any], at: datetime

@@ -116,6 +116,7 @@ class _Batch:
         self.loaded: set[Key] = set()
         self.touched: set[Key] = set()
         self.changed: set[Key] = set()
+        self.advanced: set[tuple[str, Key, str]] = set()
         self.award_changes: list[AwardChange] = []
 
     def load(self, keys: Collection[Key]) -> None:
@@ -154,10 +155,19 @@ class _Batch:
         key = (match.event.learner.id, badge.template_id)  # type: ignore[union-attr]
         record = self.record(key, badge)
         if listener.requirement is not None:
-            self._advance(key, badge, record, listener.requirement, match)
+            # One event moves a requirement once: an event that fits two consecutive
+            # steps of an ordered requirement completes only the first.
+            step = (match.event.id, key, listener.requirement.name)
+            if step not in self.advanced and self._advance(
+                key, badge, record, listener.requirement, match
+            ):
+                self.advanced.add(step)
         elif listener.penalty is not None:
             was_complete = _complete(badge, record)
             if prog.reset(record, listener.penalty.resets):
+                # `has badge` states a fact, not progress: a reset cannot take it away
+                # while the learner still holds the badge.
+                self._sync_dependencies(key, badge, record)
                 self._touch(key, badge, record)
                 if was_complete and not record.completed:
                     change = awarding.on_fell_below_complete(
@@ -172,24 +182,27 @@ class _Batch:
         record: ProgressRecord,
         requirement: CompiledRequirement,
         match: _Match,
-    ) -> None:
+    ) -> bool:
+        """Apply the event to the requirement; returns whether the requirement moved."""
         name = requirement.name
         if name in record.requirements:
-            return
+            return False
         if requirement.stateful:
             state, done = requirement.advance(
                 record.partial.get(name), match.listener.trigger.slot, match.event.payload, match.at
             )
             if not done:
-                if state is not None and state != record.partial.get(name):
-                    record.partial[name] = state
-                    self._touch(key, badge, record)
-                return
+                if state is None or state == record.partial.get(name):
+                    return False
+                record.partial[name] = state
+                self._touch(key, badge, record)
+                return True
         evidence = prog.render_evidence(badge, match.event.payload)
         prog.fulfil(record, name, (match.event.id,), match.at, evidence)
         self._touch(key, badge, record)
         if record.completed:
             self._award(key, badge, record)
+        return True
 
     # -- awards -----------------------------------------------------------------
 

@@ -57,10 +57,14 @@ def test_wrong_expectations_are_each_reported(tmp_path: Path) -> None:
 def test_expectations_for_several_templates_go_under_badges(tmp_path: Path) -> None:
     rule_file = _write(tmp_path, {"awarded": ["ada"]})
     rule_file.write_text(RULES + RULES.replace('"demo"', '"other"').replace("7", "8"))
-    with pytest.raises(RuleTestError, match="several templates are tested: put expectations under 'badges'"):
+    with pytest.raises(
+        RuleTestError, match="several templates are tested: put expectations under 'badges'"
+    ):
         run_rule_test(rule_file)
     (tmp_path / "demo.expect.json").write_text(
-        json.dumps({"badges": {"accredible:7": {"awarded": ["ada"]}, "accredible:8": {"awarded": ["ada"]}}})
+        json.dumps(
+            {"badges": {"accredible:7": {"awarded": ["ada"]}, "accredible:8": {"awarded": ["ada"]}}}
+        )
     )
     assert run_rule_test(rule_file).passed
 
@@ -69,10 +73,16 @@ def test_expectations_for_several_templates_go_under_badges(tmp_path: Path) -> N
     ("events", "message"),
     [
         pytest.param(["{not json"], r"demo.events.jsonl:1: not an event", id="malformed"),
-        pytest.param([_event("e1", "", "A")], r"event 'e1' was rejected: event.learner.id is empty", id="rejected"),
+        pytest.param(
+            [_event("e1", "", "A")],
+            r"event 'e1' was rejected: event.learner.id is empty",
+            id="rejected",
+        ),
     ],
 )
-def test_unusable_events_stop_the_test_with_a_reason(tmp_path: Path, events: list[str], message: str) -> None:
+def test_unusable_events_stop_the_test_with_a_reason(
+    tmp_path: Path, events: list[str], message: str
+) -> None:
     with pytest.raises(RuleTestError, match=message):
         run_rule_test(_write(tmp_path, {"awarded": []}, events))
 

@@ -204,3 +204,33 @@ def test_index_keys_tell_types_apart() -> None:
     assert len({index_key(True), index_key(1), index_key("1")}) == 3
     assert index_key(5) == index_key(5.0)
     assert index_key([1]) is None
+
+
+def test_one_event_moves_a_sequence_one_step_only() -> None:
+    order = requirement("twice", trigger(slot=0), trigger(slot=1), kind=RequirementKind.SEQUENCE)
+    feed = Feed(badge("twice", order))
+    feed.send(feed.event("a", T0))
+    assert not feed.awarded("twice")
+    assert feed.store.progress[("l1", "credly:twice")].partial["twice"]["step"] == 1
+    feed.send(feed.event("a", T0 + DAY))
+    assert feed.awarded("twice")
+
+
+def test_a_penalty_cannot_reset_holding_a_badge() -> None:
+    base = badge("base", requirement("a", trigger("a")))
+    both = badge(
+        "both",
+        requirement("holds", kind=RequirementKind.HAS_BADGE, badge="base"),
+        requirement("b", trigger("b"), kind=RequirementKind.COUNT, threshold=2),
+        penalties=(penalty("fail", "fail", ("holds", "b")),),
+    )
+    for batched in (False, True):
+        feed = Feed(base, both)
+        events = [
+            feed.event(c, T0 + i * DAY) for i, c in enumerate(["a", "b", "b", "fail", "b", "b"])
+        ]
+        for chunk in [events] if batched else [[e] for e in events]:
+            feed.send(*chunk)
+        record = feed.store.progress[("l1", "credly:both")]
+        assert "holds" in record.requirements, f"batched={batched}"
+        assert feed.awarded("both"), f"batched={batched}"
