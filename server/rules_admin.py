@@ -100,8 +100,8 @@ class RuleAdmin:
         if expected and expected != version:
             raise FailedPrecondition(
                 "STALE_RULES_VERSION",
-                f"the rules changed since version {expected}; now at version {version}: "
-                "re-read them, re-plan, and apply again",
+                f"expected rules version {expected}, but version {version} is in force: "
+                "re-read the rules, plan again, and apply with the new version",
                 metadata={"subject": "rules", "current_version": str(version)},
             )
         now = utcnow()

@@ -133,8 +133,8 @@ async def test_rules_apply_stale_version(target: str, capsys: pytest.CaptureFixt
     assert await badgectl(target, "rules", "apply", "--expected-version", "7", "demo.badge") == 4
     assert capsys.readouterr() == (
         "",
-        "badgectl: the rules changed since version 7; now at version 0: "
-        "re-read them, re-plan, and apply again\n",
+        "badgectl: expected rules version 7, but version 0 is in force: "
+        "re-read the rules, plan again, and apply with the new version\n",
     )
 
 

@@ -234,8 +234,8 @@ async def test_stale_expected_version_is_a_failed_precondition(target: str) -> N
         with pytest.raises(FailedPrecondition) as raised:
             client.apply_rules({"a.badge": RULES}, expected_version=1)
         message = (
-            "the rules changed since version 1; now at version 2: "
-            "re-read them, re-plan, and apply again"
+            "expected rules version 1, but version 2 is in force: "
+            "re-read the rules, plan again, and apply with the new version"
         )
         error = raised.value
         assert (error.reason, error.message, error.metadata) == (
