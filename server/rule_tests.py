@@ -45,9 +45,10 @@ from server.engine.processor import process_batch
 from server.engine.ruleset import ActiveRules
 from server.services.convert import event_from_proto
 
-__all__ = ["RuleTestError", "RuleTestResult", "run_rule_test", "test_files_for"]
+__all__ = ["CHECK_KEYS", "RuleTestError", "RuleTestResult", "run_rule_test", "test_files_for"]
 
-_CHECK_KEYS = {
+#: The expectation keys checked per template.
+CHECK_KEYS = {
     "awarded",
     "not_awarded",
     "revoked",
@@ -56,7 +57,7 @@ _CHECK_KEYS = {
     "expires_at",
     "evidence",
 }
-_TOP_KEYS = _CHECK_KEYS | {"with", "templates", "badges"}
+_TOP_KEYS = CHECK_KEYS | {"with", "templates", "badges"}
 
 
 class RuleTestError(Exception):
@@ -123,7 +124,7 @@ def _expectations(expect: dict[str, Any], templates: list[str]) -> dict[str, dic
     if unknown:
         raise RuleTestError(f"unknown keys in the expectation file: {sorted(unknown)}")
     per_template = dict(expect.get("badges", {}))
-    top = {k: v for k, v in expect.items() if k in _CHECK_KEYS}
+    top = {k: v for k, v in expect.items() if k in CHECK_KEYS}
     if top:
         if len(templates) != 1:
             raise RuleTestError("several templates are tested: put expectations under 'badges'")
@@ -131,9 +132,9 @@ def _expectations(expect: dict[str, Any], templates: list[str]) -> dict[str, dic
     for template_id, checks in per_template.items():
         if template_id not in templates:
             raise RuleTestError(f"'badges' names {template_id!r}, which is not tested")
-        if set(checks) - _CHECK_KEYS:
+        if set(checks) - CHECK_KEYS:
             raise RuleTestError(
-                f"unknown keys for {template_id}: {sorted(set(checks) - _CHECK_KEYS)}"
+                f"unknown keys for {template_id}: {sorted(set(checks) - CHECK_KEYS)}"
             )
     return per_template
 

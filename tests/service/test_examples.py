@@ -31,6 +31,7 @@ from badgeflow.v1 import (
 from google.protobuf import json_format
 
 import dsl
+from server.rule_tests import CHECK_KEYS
 from tests.service.stubs import Stubs, stubs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -60,15 +61,6 @@ EXPECTED_STEMS = {
 #: The first ten examples are Open edX's configuration examples; the others each show one
 #: construct of the rules language.
 OPEN_EDX_STEMS = {stem for stem in EXPECTED_STEMS if int(stem[:2]) <= 10}
-CHECK_KEYS = {
-    "awarded",
-    "not_awarded",
-    "revoked",
-    "progress",
-    "times_awarded",
-    "expires_at",
-    "evidence",
-}
 DOCS = EXAMPLES.parent / "docs" / "rules.md"
 RULE_FILES = sorted(EXAMPLES.glob("*.badge"))
 
