@@ -17,6 +17,10 @@ __all__ = [
     "EventRecord",
     "EvidenceItem",
     "LearnerRecord",
+    "OutboxAction",
+    "OutboxItem",
+    "OutboxState",
+    "ProviderBadgeRecord",
     "ProgressRecord",
     "RequirementState",
     "RevokedBy",
@@ -119,6 +123,53 @@ class AwardRecord:
     expires_at: datetime | None = None
     evidence: tuple[EvidenceItem, ...] = ()
     id: int | None = None
+
+
+class OutboxAction(enum.StrEnum):
+    ISSUE = "issue"
+    REVOKE = "revoke"
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"  # to send (again) at next_attempt_at
+    SENT = "sent"  # the provider holds the result
+    FAILED = "failed"  # gave up: rejected, or out of retries; an admin can retry
+
+
+@dataclass(slots=True)
+class OutboxItem:
+    """One provider call owed for an award, written in the award's transaction."""
+
+    award_id: int
+    action: OutboxAction
+    template_id: str
+    state: OutboxState = OutboxState.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease_until: datetime | None = None
+    outcome_unknown: bool = False
+    last_error: str = ""
+    provider_badge_id: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderBadgeRecord:
+    """A badge as a provider holds it; `award_id` is None for badges issued directly
+    on the provider (found by reconciliation)."""
+
+    provider: str
+    external_id: str
+    template_external_id: str
+    state: str
+    recipient_email: str = ""
+    award_id: int | None = None
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
+    replaced_by: str = ""
+    url: str = ""
+    accept_url: str = ""
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ Example::
 """
 
 from server.store.awards import (
+    get_award,
     holders,
     insert_award,
     insert_awards,
@@ -29,6 +30,16 @@ from server.store.events import (
     stream_events,
 )
 from server.store.learners import get_learner, upsert_learners
+from server.store.outbox import (
+    claim_due,
+    enqueue,
+    list_outbox,
+    outbox_counts,
+    provider_badges_for_award,
+    retry_failed,
+    save_item,
+    upsert_provider_badge,
+)
 from server.store.progress import learner_progress, load_progress, save_progress, template_progress
 from server.store.rules import append_rules, current_rules
 from server.store.templates import (
@@ -43,31 +54,40 @@ from server.store.templates import (
 __all__ = [
     "active_template_ids",
     "append_rules",
+    "claim_due",
     "count_events",
     "create_engine_for",
     "current_rules",
+    "enqueue",
     "ensure_templates",
     "existing_event_ids",
+    "get_award",
     "get_event",
     "get_learner",
     "get_template",
+    "head_revision",
+    "holders",
     "insert_award",
     "insert_awards",
     "insert_events",
     "latest_awards",
     "learner_awards",
     "learner_progress",
+    "list_outbox",
     "list_templates",
     "load_progress",
     "make_session_factory",
-    "head_revision",
-    "holders",
     "migrate",
+    "outbox_counts",
+    "provider_badges_for_award",
+    "retry_failed",
+    "save_item",
     "save_progress",
-    "stream_events",
     "set_template_active",
+    "stream_events",
     "template_id",
     "template_progress",
     "update_award",
     "upsert_learners",
+    "upsert_provider_badge",
 ]

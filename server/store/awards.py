@@ -14,6 +14,7 @@ from server.store._statements import chunks
 from server.store.models import Award
 
 __all__ = [
+    "get_award",
     "holders",
     "insert_award",
     "insert_awards",
@@ -76,6 +77,12 @@ def update_award(session: Session, award: AwardRecord) -> None:
     result = session.execute(update(Award).where(Award.id == award.id).values(values))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise KeyError(award.id)
+
+
+def get_award(session: Session, award_id: int) -> AwardRecord | None:
+    stmt = select(Award).where(Award.id == award_id)
+    rows = _fetch(session, stmt)
+    return _to_record(rows[0]) if rows else None
 
 
 def learner_awards(session: Session, learner_id: str) -> list[AwardRecord]:

@@ -35,7 +35,9 @@ __all__ = [
     "Base",
     "Event",
     "Learner",
+    "Outbox",
     "Progress",
+    "ProviderBadge",
     "RuleSet",
     "Template",
     "UtcDateTime",
@@ -187,3 +189,47 @@ class Award(Base):
     evidence: Mapped[list[list[str]]] = mapped_column(
         json_type(), default=list, server_default=text("'[]'")
     )
+
+
+class Outbox(Base):
+    """Provider calls owed for awards, written in the award's transaction (added in 0003)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    award_id: Mapped[int] = mapped_column(Integer, ForeignKey("awards.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    template_id: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    outcome_unknown: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    provider_badge_id: Mapped[str] = mapped_column(
+        String(255), default="", server_default=text("''")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ProviderBadge(Base):
+    """Badges as the providers hold them (added in 0003)."""
+
+    __tablename__ = "provider_badges"
+    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    template_external_id: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    recipient_email: Mapped[str] = mapped_column(String(320), default="", server_default=text("''"))
+    award_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("awards.id"), index=True)
+    issued_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    replaced_by: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
+    url: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    accept_url: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    updated_at: Mapped[datetime]

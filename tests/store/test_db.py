@@ -35,7 +35,9 @@ def test_migrate_creates_every_table(engine: Engine) -> None:
         "awards",
         "events",
         "learners",
+        "outbox",
         "progress",
+        "provider_badges",
         "rule_sets",
         "templates",
     }
@@ -127,7 +129,7 @@ def test_create_engine_for_rejects_unsupported_schemes(url: str, message: str) -
 
 
 def test_package_all_lists_every_public_repository_function() -> None:
-    modules = ["awards", "db", "events", "learners", "progress", "rules", "templates"]
+    modules = ["awards", "db", "events", "learners", "outbox", "progress", "rules", "templates"]
     functions = {
         name
         for module in modules

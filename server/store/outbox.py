@@ -1,0 +1,196 @@
+"""The issuance outbox and the provider badges it produces.
+
+Rows are claimed with a lease: a worker that dies holding rows (SIGKILL) simply lets
+the lease run out, and another worker takes them. On PostgreSQL the claim uses
+`FOR UPDATE SKIP LOCKED`, so several replicas share the work without waiting on each
+other; SQLite has one writer and needs no lock clause."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from server.domain import OutboxAction, OutboxItem, OutboxState, ProviderBadgeRecord
+from server.store._statements import upsert_insert
+from server.store.models import Outbox, ProviderBadge
+
+__all__ = [
+    "claim_due",
+    "enqueue",
+    "list_outbox",
+    "outbox_counts",
+    "provider_badges_for_award",
+    "retry_failed",
+    "save_item",
+    "upsert_provider_badge",
+]
+
+_MUTABLE = (
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "lease_until",
+    "outcome_unknown",
+    "last_error",
+    "provider_badge_id",
+)
+
+
+def enqueue(session: Session, items: Sequence[OutboxItem], now: datetime) -> None:
+    """Add items, due now unless they say otherwise; one statement for many."""
+    if not items:
+        return
+    rows = [
+        {
+            "award_id": i.award_id,
+            "action": i.action.value,
+            "template_id": i.template_id,
+            "state": i.state.value,
+            "attempts": i.attempts,
+            "next_attempt_at": i.next_attempt_at or now,
+            "lease_until": None,
+            "outcome_unknown": i.outcome_unknown,
+            "last_error": i.last_error,
+            "provider_badge_id": i.provider_badge_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in items
+    ]
+    session.connection().execute(insert(Outbox.__table__), rows)
+
+
+def claim_due(session: Session, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+    """Take up to `limit` pending items that are due and not leased by a live worker."""
+    stmt = (
+        select(Outbox)
+        .where(
+            Outbox.state == OutboxState.PENDING.value,
+            Outbox.next_attempt_at <= now,
+            or_(Outbox.lease_until.is_(None), Outbox.lease_until < now),
+        )
+        .order_by(Outbox.next_attempt_at, Outbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    rows = session.scalars(stmt).all()
+    if not rows:
+        return []
+    until = now + lease
+    session.execute(
+        update(Outbox).where(Outbox.id.in_([r.id for r in rows])).values(lease_until=until)
+    )
+    items = [_to_item(r) for r in rows]
+    for item in items:
+        item.lease_until = until
+    return items
+
+
+def save_item(session: Session, item: OutboxItem, now: datetime) -> None:
+    values: dict[str, Any] = {name: getattr(item, name) for name in _MUTABLE}
+    values["state"] = item.state.value
+    values["updated_at"] = now
+    session.execute(update(Outbox).where(Outbox.id == item.id).values(values))
+
+
+def list_outbox(
+    session: Session, *, state: OutboxState | None = None, award_id: int | None = None
+) -> list[OutboxItem]:
+    stmt = select(Outbox).order_by(Outbox.id).execution_options(populate_existing=True)
+    if state is not None:
+        stmt = stmt.where(Outbox.state == state.value)
+    if award_id is not None:
+        stmt = stmt.where(Outbox.award_id == award_id)
+    return [_to_item(r) for r in session.scalars(stmt)]
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    stmt = select(Outbox.state, func.count()).group_by(Outbox.state)
+    return {state: count for state, count in session.execute(stmt)}
+
+
+def retry_failed(session: Session, item_id: int, now: datetime) -> bool:
+    """Make a failed item due again (an admin's retry); False if it is not failed."""
+    result = session.execute(
+        update(Outbox)
+        .where(Outbox.id == item_id, Outbox.state == OutboxState.FAILED.value)
+        .values(
+            state=OutboxState.PENDING.value, next_attempt_at=now, lease_until=None, updated_at=now
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def upsert_provider_badge(session: Session, record: ProviderBadgeRecord, now: datetime) -> None:
+    table = ProviderBadge.__table__
+    row = {
+        "provider": record.provider,
+        "external_id": record.external_id,
+        "template_external_id": record.template_external_id,
+        "state": record.state,
+        "recipient_email": record.recipient_email,
+        "award_id": record.award_id,
+        "issued_at": record.issued_at,
+        "expires_at": record.expires_at,
+        "replaced_by": record.replaced_by,
+        "url": record.url,
+        "accept_url": record.accept_url,
+        "updated_at": record.updated_at or now,
+    }
+    stmt = upsert_insert(session, table)
+    changing = {
+        k: stmt.excluded[k] for k in row if k not in ("provider", "external_id", "award_id")
+    }
+    # A badge first seen by reconciliation keeps the award it is later matched to.
+    changing["award_id"] = func.coalesce(stmt.excluded.award_id, table.c.award_id)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.provider, table.c.external_id], set_=changing
+    )
+    session.connection().execute(stmt, [row])
+
+
+def provider_badges_for_award(session: Session, award_id: int) -> list[ProviderBadgeRecord]:
+    stmt = (
+        select(ProviderBadge)
+        .where(ProviderBadge.award_id == award_id)
+        .order_by(ProviderBadge.id)
+        .execution_options(populate_existing=True)
+    )
+    return [
+        ProviderBadgeRecord(
+            provider=r.provider,
+            external_id=r.external_id,
+            template_external_id=r.template_external_id,
+            state=r.state,
+            recipient_email=r.recipient_email,
+            award_id=r.award_id,
+            issued_at=r.issued_at,
+            expires_at=r.expires_at,
+            replaced_by=r.replaced_by,
+            url=r.url,
+            accept_url=r.accept_url,
+            updated_at=r.updated_at,
+        )
+        for r in session.scalars(stmt)
+    ]
+
+
+def _to_item(row: Outbox) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        award_id=row.award_id,
+        action=OutboxAction(row.action),
+        template_id=row.template_id,
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        lease_until=row.lease_until,
+        outcome_unknown=row.outcome_unknown,
+        last_error=row.last_error,
+        provider_badge_id=row.provider_badge_id,
+    )
