@@ -10,7 +10,7 @@ import copy
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
-from server.domain import AwardRecord, EventRecord, LearnerRecord, ProgressRecord
+from server.domain import AwardRecord, EventRecord, LearnerRecord, OutboxItem, ProgressRecord
 from server.engine.processor import BatchChanges, Key
 
 __all__ = ["MemoryBatchStore"]
@@ -22,6 +22,7 @@ class MemoryBatchStore:
     learners: dict[str, LearnerRecord] = field(default_factory=dict)
     progress: dict[Key, ProgressRecord] = field(default_factory=dict)
     awards: dict[int, AwardRecord] = field(default_factory=dict)
+    outbox: list[OutboxItem] = field(default_factory=list)
     writes: int = 0
 
     def existing_event_ids(self, ids: Collection[str]) -> set[str]:
@@ -58,6 +59,9 @@ class MemoryBatchStore:
                 taken.add(identity)
                 award.id = len(self.awards) + 1
             self.awards[award.id] = replace(award)
+        ids = {(a.learner_id, a.template_id, a.sequence): a.id for a in changes.awards}
+        for identity, action in changes.outbox:
+            self.outbox.append(OutboxItem(ids[identity], action, identity[1]))  # type: ignore[arg-type]
 
     def latest_award(self, learner_id: str, template_id: str) -> AwardRecord | None:
         return self.load_state([(learner_id, template_id)])[1].get((learner_id, template_id))

@@ -12,10 +12,17 @@ from datetime import datetime
 from typing import Protocol
 
 from dsl.ruleset import CompiledBadge, CompiledRequirement, RequirementKind
-from server.domain import AwardRecord, AwardState, EventRecord, LearnerRecord, ProgressRecord
+from server.domain import (
+    AwardRecord,
+    AwardState,
+    EventRecord,
+    LearnerRecord,
+    OutboxAction,
+    ProgressRecord,
+)
 from server.engine import awarding
 from server.engine import progress as prog
-from server.engine.awarding import AwardChange
+from server.engine.awarding import AwardChange, ChangeKind
 from server.engine.events import EventAck, IncomingEvent, Outcome, rejection
 from server.engine.ruleset import ActiveRules, Listener
 
@@ -32,6 +39,8 @@ class BatchChanges:
     learners: list[LearnerRecord] = field(default_factory=list)
     progress: list[ProgressRecord] = field(default_factory=list)
     awards: list[AwardRecord] = field(default_factory=list)
+    #: Provider calls owed, in order: (learner, template, sequence) of the award, action.
+    outbox: list[tuple[tuple[str, str, int], OutboxAction]] = field(default_factory=list)
 
 
 class BatchStore(Protocol):
@@ -44,7 +53,8 @@ class BatchStore(Protocol):
     ) -> tuple[dict[Key, ProgressRecord], dict[Key, AwardRecord]]: ...
 
     def write(self, changes: BatchChanges) -> None:
-        """Persist the changes; set `id` on inserted awards."""
+        """Persist the changes; set `id` on inserted awards and queue the outbox
+        items for them, in the same transaction."""
         ...
 
 
@@ -266,6 +276,13 @@ def _complete(badge: CompiledBadge, record: ProgressRecord) -> bool:
     return record.completed
 
 
+_OUTBOX_ACTIONS = {ChangeKind.AWARDED: OutboxAction.ISSUE, ChangeKind.REVOKED: OutboxAction.REVOKE}
+
+
+def _identity(award: AwardRecord) -> tuple[str, str, int]:
+    return (award.learner_id, award.template_id, award.sequence)
+
+
 def _final_awards(changes: list[AwardChange]) -> list[AwardRecord]:
     final: dict[tuple[str, str, int], AwardRecord] = {}
     for change in changes:
@@ -306,6 +323,7 @@ def process_batch(
         learners=_learners(accepted),
         progress=[batch.progress[k] for k in sorted(batch.changed)],
         awards=finals,
+        outbox=[(_identity(c.award), _OUTBOX_ACTIONS[c.kind]) for c in batch.award_changes],
     )
     store.write(changes)
     ids = {(a.learner_id, a.template_id, a.sequence): a.id for a in finals}

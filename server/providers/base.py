@@ -122,7 +122,9 @@ class BadgeProvider(Protocol):
         """Issue one badge. A duplicate the template forbids raises ProviderDuplicate."""
         ...
 
-    async def find(self, template_external_id: str, earner_key: str, email: str) -> ProviderBadge | None:
+    async def find(
+        self, template_external_id: str, earner_key: str, email: str
+    ) -> ProviderBadge | None:
         """The badge issued for this award, if the provider holds one (used before
         sending again after an unknown outcome, and after a duplicate)."""
         ...

@@ -7,9 +7,9 @@ from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
-from server.domain import AwardRecord, ProgressRecord
+from server.domain import AwardRecord, OutboxItem, ProgressRecord
 from server.engine.processor import BatchChanges, Key
-from server.store import awards, events, learners, progress
+from server.store import awards, events, learners, outbox, progress
 
 __all__ = ["SqlBatchStore"]
 
@@ -43,3 +43,10 @@ class SqlBatchStore:
             award.id = stored.id
         for award in existing:
             awards.update_award(session, award)
+        if changes.outbox:
+            ids = {(a.learner_id, a.template_id, a.sequence): a.id for a in changes.awards}
+            items = [
+                OutboxItem(ids[identity], action, identity[1])  # type: ignore[arg-type]
+                for identity, action in changes.outbox
+            ]
+            outbox.enqueue(session, items, changes.events[0].received_at)

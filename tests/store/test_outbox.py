@@ -2,28 +2,37 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+import dsl
 from server.domain import (
     AwardRecord,
     AwardState,
+    LearnerRecord,
     OutboxAction,
     OutboxItem,
     OutboxState,
     ProviderBadgeRecord,
     TemplateRecord,
 )
+from server.engine.events import IncomingEvent
+from server.engine.processor import process_batch
+from server.engine.ruleset import ActiveRules
 from server.store import (
     claim_due,
     enqueue,
+    ensure_templates,
     insert_award,
     list_outbox,
+    make_session_factory,
     outbox_counts,
     provider_badges_for_award,
     retry_failed,
     save_item,
     upsert_provider_badge,
 )
+from server.store.batch_store import SqlBatchStore
 from tests.store.conftest import NOW
 
 LEASE = timedelta(seconds=30)
@@ -110,3 +119,23 @@ def test_provider_badges_upsert_by_external_id(session: Session, template: Templ
     session.commit()
     (badge,) = provider_badges_for_award(session, award_id)
     assert (badge.external_id, badge.state, badge.award_id) == ("b-1", "revoked", award_id)
+
+
+def test_an_award_and_its_outbox_item_commit_together(engine: Engine) -> None:
+    text = 'badge "b" {\n template accredible 5\n require on course_passed\n}\n'
+    rules = ActiveRules(1, dsl.compile_rules([dsl.SourceFile("b", text)]), ["accredible:5"])
+    sessions = make_session_factory(engine)
+    with sessions() as session, session.begin():
+        ensure_templates(session, [("accredible", "5", "b", "")], NOW)
+    event = IncomingEvent(
+        "e1", "org.openedx.learning.course.passing.status.updated.v1", LearnerRecord("l1"), NOW, {}
+    )
+    with sessions() as session, session.begin():
+        process_batch(rules, [event], SqlBatchStore(session), NOW)
+    with sessions() as session:
+        (item,) = list_outbox(session)
+    assert (item.action, item.template_id, item.state) == (
+        OutboxAction.ISSUE,
+        "accredible:5",
+        OutboxState.PENDING,
+    )

@@ -237,3 +237,14 @@ def test_requirement_without_data_rules_matches_every_event_of_its_type() -> Non
     feed = Feed(rules(text, active=("accredible:7",)))
     outcome = feed.send(IncomingEvent("e1", PASSED, LearnerRecord("l1"), None, {}))
     assert [c.kind for c in outcome.award_changes] == [ChangeKind.AWARDED]
+
+
+def test_awards_and_revocations_queue_provider_calls_in_order() -> None:
+    feed = Feed(rules())
+    feed.send(feed.event("A"), feed.event("B"))
+    feed.send(feed.event("A", passing=False), feed.event("A"))
+    assert [(i.award_id, i.action.value, i.template_id) for i in feed.store.outbox] == [
+        (1, "issue", TEMPLATE),
+        (1, "revoke", TEMPLATE),
+        (1, "issue", TEMPLATE),
+    ]
