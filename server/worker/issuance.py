@@ -1,0 +1,307 @@
+"""The issuance worker: drains the outbox into the providers, exactly once per award.
+
+Exactly once, whatever the provider does: an attempt whose outcome is unknown (timeout,
+connection dropped after sending) marks the item, and the next attempt first asks the
+provider what it holds for the award's earner key; a 422 duplicate is resolved the same
+way. Retries back off with jitter, honour Retry-After, and stop at a per-connection
+circuit breaker; after the retry budget the item is FAILED, visible, and an admin can
+retry it. Items of one award are handled in order (an issue before its revoke)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from server.domain import (
+    AwardRecord,
+    LearnerRecord,
+    OutboxAction,
+    OutboxItem,
+    OutboxState,
+    ProviderBadgeRecord,
+)
+from server.providers.base import (
+    BadgeProvider,
+    EvidenceSpec,
+    IssueRequest,
+    ProviderBadge,
+    ProviderBadgeState,
+    Recipient,
+)
+from server.providers.errors import (
+    ProviderDuplicate,
+    ProviderOutcomeUnknown,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTransportError,
+)
+from server.store import awards as awards_repo
+from server.store import learners as learners_repo
+from server.store import outbox as outbox_repo
+from server.transactions import TransactionRunner
+from server.worker.policy import CircuitBreaker, RetryPolicy
+
+__all__ = ["IssuanceWorker", "ProviderResolver", "earner_key"]
+
+_log = logging.getLogger("badgeflow.worker")
+DEFAULT_RETRY_POLICY = RetryPolicy()
+_GONE = {ProviderBadgeState.REVOKED, ProviderBadgeState.EXPIRED, ProviderBadgeState.DELETED}
+
+
+class ProviderResolver(Protocol):
+    def for_template(self, template_id: str) -> tuple[str, BadgeProvider] | None:
+        """(connection key, provider) serving the template, or None when none does."""
+        ...
+
+
+def earner_key(item: OutboxItem) -> str:
+    """The idempotency key of one issuance: the award and the outbox item that asked
+    for it (an award issued again after a revocation gets a new one)."""
+    return f"badgeflow-{item.award_id}-{item.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    award: AwardRecord
+    learner: LearnerRecord
+    held: list[ProviderBadgeRecord]
+    earlier_open: bool  # an earlier item of the same award is not finished
+
+
+class _Retry(Exception):
+    def __init__(self, reason: str, delay: float | None = None, count: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = delay
+        self.count = count
+
+
+class IssuanceWorker:
+    def __init__(
+        self,
+        runner: TransactionRunner,
+        resolver: ProviderResolver,
+        *,
+        policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        breaker: CircuitBreaker | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        batch: int = 50,
+        lease: timedelta = timedelta(seconds=120),
+        concurrency: int = 8,
+    ) -> None:
+        self._runner = runner
+        self._resolver = resolver
+        self._policy = policy
+        self._clock = clock
+        self._breaker = breaker or CircuitBreaker(clock=lambda: clock().timestamp())
+        self._rng = rng or random.Random()
+        self._batch = batch
+        self._lease = lease
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def run(self, stop: asyncio.Event, idle_poll: float = 0.5) -> None:
+        """Drain until `stop` is set; poll when there is nothing due."""
+        while not stop.is_set():
+            if await self.run_once() == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), idle_poll)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self) -> int:
+        """Claim the due items and handle them; returns how many were claimed."""
+        now = self._clock()
+        items = await self._runner.write(
+            lambda s: outbox_repo.claim_due(s, now, self._batch, self._lease)
+        )
+        by_award: dict[int, list[OutboxItem]] = {}
+        for item in items:
+            by_award.setdefault(item.award_id, []).append(item)
+        await asyncio.gather(*(self._handle_in_order(group) for group in by_award.values()))
+        return len(items)
+
+    async def _handle_in_order(self, items: list[OutboxItem]) -> None:
+        for item in sorted(items, key=lambda i: i.id or 0):
+            async with self._slots:
+                await self._handle(item)
+
+    async def _handle(self, item: OutboxItem) -> None:
+        context = await self._runner.read(lambda s: _load(s, item))
+        resolved = self._resolver.for_template(item.template_id)
+        if resolved is None:
+            await self._finish(
+                item, OutboxState.FAILED, f"no provider connection serves {item.template_id}"
+            )
+            return
+        key, provider = resolved
+        wait = self._breaker.wait(key)
+        if wait > 0:
+            await self._reschedule(
+                item, "circuit open for this provider connection", wait, count=False
+            )
+            return
+        try:
+            badge = await self._attempt(item, provider, context)
+        except _Retry as retry:
+            await self._reschedule(item, retry.reason, retry.delay, retry.count)
+            return
+        except ProviderRateLimited as error:
+            await self._reschedule(item, f"rate limited: {error}", error.retry_after)
+            return
+        except ProviderOutcomeUnknown as error:
+            self._breaker.failure(key)
+            item.outcome_unknown = True
+            await self._reschedule(item, f"outcome unknown: {error}")
+            return
+        except ProviderTransportError as error:
+            self._breaker.failure(key)
+            await self._reschedule(item, f"transport: {error}")
+            return
+        except ProviderRejected as error:
+            self._breaker.success(key)
+            await self._finish(item, OutboxState.FAILED, f"rejected ({error.status}): {error}")
+            return
+        self._breaker.success(key)
+        await self._finish(item, OutboxState.SENT, "", badge, provider.kind, context)
+
+    async def _attempt(
+        self, item: OutboxItem, provider: BadgeProvider, context: _Context
+    ) -> ProviderBadge | None:
+        if context.earlier_open:
+            raise _Retry("waiting for an earlier call of the same award", count=False)
+        if item.action is OutboxAction.REVOKE:
+            return await self._revoke(provider, context)
+        return await self._issue(item, provider, context)
+
+    async def _issue(
+        self, item: OutboxItem, provider: BadgeProvider, context: _Context
+    ) -> ProviderBadge:
+        request = _issue_request(item, context)
+        if item.outcome_unknown:
+            held = await provider.find(
+                request.template_external_id, request.earner_key, request.recipient.email
+            )
+            if held is not None and held.state not in _GONE:
+                return held
+        try:
+            return await provider.issue(request)
+        except ProviderDuplicate:
+            held = await provider.find(
+                request.template_external_id, request.earner_key, request.recipient.email
+            )
+            if held is None or held.state in _GONE:
+                raise
+            return held
+
+    async def _revoke(self, provider: BadgeProvider, context: _Context) -> ProviderBadge | None:
+        live = [
+            b for b in context.held if b.state not in {s.value for s in _GONE} and not b.replaced_by
+        ]
+        if not live:
+            return None  # never reached the provider: nothing to take back
+        reason = context.award.revoke_reason or "revoked"
+        result = None
+        for badge in live:
+            result = await provider.revoke(badge.external_id, reason)
+        return result
+
+    async def _reschedule(
+        self, item: OutboxItem, reason: str, delay: float | None = None, count: bool = True
+    ) -> None:
+        now = self._clock()
+        if count:
+            item.attempts += 1
+            if item.attempts >= self._policy.max_attempts:
+                await self._finish(
+                    item, OutboxState.FAILED, f"gave up after {item.attempts} attempts: {reason}"
+                )
+                return
+        seconds = delay if delay is not None else self._policy.delay(item.attempts, self._rng)
+        item.next_attempt_at = now + timedelta(seconds=seconds)
+        item.lease_until = None
+        item.last_error = reason
+        _log.info(
+            "issuance retry",
+            extra={"outbox_id": item.id, "attempts": item.attempts, "reason": reason},
+        )
+        await self._runner.write(lambda s: outbox_repo.save_item(s, item, now))
+
+    async def _finish(
+        self,
+        item: OutboxItem,
+        state: OutboxState,
+        error: str,
+        badge: ProviderBadge | None = None,
+        provider: str = "",
+        context: _Context | None = None,
+    ) -> None:
+        now = self._clock()
+        item.state = state
+        item.last_error = error
+        item.lease_until = None
+        if badge is not None:
+            item.provider_badge_id = badge.external_id
+        if state is OutboxState.FAILED:
+            _log.warning("issuance failed", extra={"outbox_id": item.id, "reason": error})
+
+        def save(session: Session) -> None:
+            outbox_repo.save_item(session, item, now)
+            if badge is not None and context is not None:
+                outbox_repo.upsert_provider_badge(
+                    session, _record(provider, badge, context.award), now
+                )
+
+        await self._runner.write(save)
+
+
+def _load(session: Session, item: OutboxItem) -> _Context:
+    award = awards_repo.get_award(session, item.award_id)
+    assert award is not None, f"outbox item {item.id} names a missing award"
+    learner = learners_repo.get_learner(session, award.learner_id) or LearnerRecord(
+        award.learner_id
+    )
+    earlier = [
+        other
+        for other in outbox_repo.list_outbox(session, award_id=item.award_id)
+        if (other.id or 0) < (item.id or 0) and other.state is OutboxState.PENDING
+    ]
+    return _Context(
+        award, learner, outbox_repo.provider_badges_for_award(session, award.id or 0), bool(earlier)
+    )
+
+
+def _issue_request(item: OutboxItem, context: _Context) -> IssueRequest:
+    award, learner = context.award, context.learner
+    return IssueRequest(
+        template_external_id=item.template_id.split(":", 1)[1],
+        recipient=Recipient(learner.id, learner.email, learner.first_name, learner.last_name),
+        issued_at=award.awarded_at,
+        earner_key=earner_key(item),
+        expires_at=award.expires_at,
+        evidence=tuple(EvidenceSpec(e.kind, e.name, e.value) for e in award.evidence),
+    )
+
+
+def _record(provider: str, badge: ProviderBadge, award: AwardRecord) -> ProviderBadgeRecord:
+    return ProviderBadgeRecord(
+        provider=provider,
+        external_id=badge.external_id,
+        template_external_id=badge.template_external_id,
+        state=badge.state.value,
+        recipient_email=badge.recipient_email,
+        award_id=award.id,
+        issued_at=badge.issued_at,
+        expires_at=badge.expires_at,
+        replaced_by=badge.replaced_by,
+        url=badge.url,
+        accept_url=badge.accept_url,
+        updated_at=badge.updated_at,
+    )
