@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "AwardRecord",
     "AwardState",
+    "ConnectionRecord",
     "EventRecord",
     "EvidenceItem",
     "LearnerRecord",
@@ -170,6 +171,25 @@ class ProviderBadgeRecord:
     url: str = ""
     accept_url: str = ""
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRecord:
+    """A provider connection: a Credly organisation or an Accredible configuration.
+    `sealed_token` is the token encrypted at rest; it is never returned or logged."""
+
+    id: str  # "credly:<organization id>" or "accredible:<name>"
+    kind: str
+    name: str  # the organisation's name as the provider reports it
+    organization_id: str
+    base_url: str
+    sealed_token: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def __repr__(self) -> str:
+        return f"ConnectionRecord(id={self.id!r}, kind={self.kind!r}, active={self.active})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,13 @@ from server.store.awards import (
     learner_awards,
     update_award,
 )
+from server.store.connections import (
+    get_connection,
+    list_connections,
+    save_connection,
+    set_connection_active,
+    template_connections,
+)
 from server.store.db import create_engine_for, head_revision, make_session_factory, migrate
 from server.store.events import (
     count_events,
@@ -62,6 +69,7 @@ __all__ = [
     "ensure_templates",
     "existing_event_ids",
     "get_award",
+    "get_connection",
     "get_event",
     "get_learner",
     "get_template",
@@ -73,6 +81,7 @@ __all__ = [
     "latest_awards",
     "learner_awards",
     "learner_progress",
+    "list_connections",
     "list_outbox",
     "list_templates",
     "load_progress",
@@ -81,10 +90,13 @@ __all__ = [
     "outbox_counts",
     "provider_badges_for_award",
     "retry_failed",
+    "save_connection",
     "save_item",
     "save_progress",
+    "set_connection_active",
     "set_template_active",
     "stream_events",
+    "template_connections",
     "template_id",
     "template_progress",
     "update_award",

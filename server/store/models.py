@@ -38,6 +38,7 @@ __all__ = [
     "Outbox",
     "Progress",
     "ProviderBadge",
+    "ProviderConnection",
     "RuleSet",
     "Template",
     "UtcDateTime",
@@ -113,6 +114,8 @@ class Template(Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The connection a sync found it through (added in 0004); empty for rule-created ones.
+    connection_id: Mapped[str] = mapped_column(String(300), default="", server_default=text("''"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -232,4 +235,20 @@ class ProviderBadge(Base):
     replaced_by: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
     url: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     accept_url: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    updated_at: Mapped[datetime]
+
+
+class ProviderConnection(Base):
+    """Provider connections (added in 0004); tokens sealed, see server.secrets."""
+
+    __tablename__ = "provider_connections"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[str] = mapped_column(String(255))
+    base_url: Mapped[str] = mapped_column(String(255))
+    sealed_token: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

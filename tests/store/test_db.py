@@ -38,6 +38,7 @@ def test_migrate_creates_every_table(engine: Engine) -> None:
         "outbox",
         "progress",
         "provider_badges",
+        "provider_connections",
         "rule_sets",
         "templates",
     }
@@ -129,7 +130,17 @@ def test_create_engine_for_rejects_unsupported_schemes(url: str, message: str) -
 
 
 def test_package_all_lists_every_public_repository_function() -> None:
-    modules = ["awards", "db", "events", "learners", "outbox", "progress", "rules", "templates"]
+    modules = [
+        "awards",
+        "connections",
+        "db",
+        "events",
+        "learners",
+        "outbox",
+        "progress",
+        "rules",
+        "templates",
+    ]
     functions = {
         name
         for module in modules
