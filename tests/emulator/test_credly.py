@@ -8,10 +8,12 @@ import httpx
 import pytest
 
 from server.providers.emulator import EmulatorServer, EmulatorState
-
 from tests.emulator.conftest import CREDLY_TOKEN, OTHER_CREDLY_TOKEN, Credly, WebhookReceiver
 
 ISSUED_AT = "2026-01-05 09:41:00 -0500"
+ALREADY_REPLACED = (
+    "Validation failed: This badge cannot be replaced because it has already been replaced."
+)
 
 
 def badge_body(template_id: str, email: str = "ada@example.com", **extra: Any) -> dict[str, Any]:
@@ -85,7 +87,8 @@ async def test_active_templates_page_by_50_following_next_page_url(
     )
     meta = first.json()["metadata"]
     assert first.status_code == 200
-    base = f"{str(credly.client.base_url).rstrip('/')}/badge_templates?filter=state%3A%3Aactive&sort=name"
+    base = str(credly.client.base_url).rstrip("/")
+    base += "/badge_templates?filter=state%3A%3Aactive&sort=name"
     assert meta == {
         "count": 50,
         "current_page": 1,
@@ -105,17 +108,25 @@ async def test_active_templates_page_by_50_following_next_page_url(
 @pytest.mark.parametrize(
     ("params", "names"),
     [
-        pytest.param({"filter": "state::draft", "sort": "name"}, ["Draft 0", "Draft 1", "Draft 2"], id="draft"),
+        pytest.param(
+            {"filter": "state::draft", "sort": "name"},
+            ["Draft 0", "Draft 1", "Draft 2"],
+            id="draft",
+        ),
         pytest.param(
             {"filter": "state::archived,draft", "sort": "-name"},
             ["Old 1", "Old 0", "Draft 2", "Draft 1", "Draft 0"],
             id="comma-any-of-descending",
         ),
         pytest.param({"filter": 'name::"Skill 07"'}, ["Skill 07"], id="quoted-exact-name"),
-        pytest.param({"filter": "state::active|name::Skill 5", "sort": "name"}, [f"Skill 5{n}" for n in range(10)], id="joined-and"),
+        pytest.param(
+            {"filter": "state::active|name::Skill 5", "sort": "name"},
+            [f"Skill 5{n}" for n in range(10)],
+            id="joined-and",
+        ),
         pytest.param({"filter": "query::old 1"}, ["Old 1"], id="query"),
     ],
-)  # fmt: skip
+)
 async def test_template_filters(
     state: EmulatorState, credly: Credly, params: dict[str, str], names: list[str]
 ) -> None:
@@ -194,13 +205,29 @@ async def test_template_allowing_duplicates_issues_twice(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        pytest.param({"issued_at": ""}, "Validation failed: issued_at can't be blank", id="blank-issued-at"),
-        pytest.param({"issued_at": "yesterday"}, "Validation failed: issued_at is invalid", id="bad-issued-at"),
-        pytest.param({"badge_template_id": "nope"}, "Validation failed: Badge template not found", id="unknown-template"),
-        pytest.param({"template": "archived"}, "Validation failed: Badge template is archived", id="archived-template"),
-        pytest.param({"template": "draft"}, "Validation failed: Badge template is draft", id="draft-template"),
+        pytest.param(
+            {"issued_at": ""}, "Validation failed: issued_at can't be blank", id="blank-issued-at"
+        ),
+        pytest.param(
+            {"issued_at": "yesterday"},
+            "Validation failed: issued_at is invalid",
+            id="bad-issued-at",
+        ),
+        pytest.param(
+            {"badge_template_id": "nope"},
+            "Validation failed: Badge template not found",
+            id="unknown-template",
+        ),
+        pytest.param(
+            {"template": "archived"},
+            "Validation failed: Badge template is archived",
+            id="archived-template",
+        ),
+        pytest.param(
+            {"template": "draft"}, "Validation failed: Badge template is draft", id="draft-template"
+        ),
     ],
-)  # fmt: skip
+)
 async def test_issue_validation(
     state: EmulatorState, credly: Credly, change: dict[str, str], message: str
 ) -> None:
@@ -290,9 +317,7 @@ async def test_replace_chain(state: EmulatorState, credly: Credly) -> None:
     again = await credly.client.post(f"/badges/{a['id']}/replace", json=body)
     assert again.status_code == 422
     assert again.json() == {
-        "data": {
-            "message": "Validation failed: This badge cannot be replaced because it has already been replaced."
-        },
+        "data": {"message": ALREADY_REPLACED},
         "metadata": {"current_badge_id": c["id"]},
     }
     revoke_old = await credly.client.put(f"/badges/{a['id']}/revoke", json={"reason": "x"})
@@ -307,9 +332,6 @@ async def test_replace_chain(state: EmulatorState, credly: Credly) -> None:
         c["id"],
         None,
     ]
-
-
-# fmt: skip
 
 
 async def test_revoke_needs_a_reason(state: EmulatorState, credly: Credly) -> None:

@@ -72,7 +72,7 @@ class AccredibleApi:
         body = request.json()
         groups = list(config.groups.values())
         if body.get("ids"):
-            wanted = {int(i) for i in body["ids"]}
+            wanted = {_positive(i, "ids", 0) for i in body["ids"]}
             groups = [g for g in groups if g.id in wanted]
         for key in ("name", "course_name"):
             if body.get(key):
@@ -142,7 +142,12 @@ class AccredibleApi:
         """v2 search. `meta.count` is the number of matches; `meta.cursor` continues
         after this page (null on the last one), whichever paging style was used."""
         body = request.json()
-        hits = [c for c in config.credentials.values() if _matches(c, body.get("query") or {})]
+        conditions = _conditions(body.get("query") or {})
+        hits = [
+            c
+            for c in config.credentials.values()
+            if all(test(get(c), wanted) for get, test, wanted in conditions)
+        ]
         hits = _sorted(hits, body.get("sort") or {})
         start, size = _window(body.get("page") or {})
         chunk = hits[start : start + size]
@@ -187,7 +192,12 @@ def _search_error(message: str) -> ApiError:
     )
 
 
-def _matches(credential: AccredibleCredential, query: dict[str, Any]) -> bool:
+Condition = tuple[Callable[[AccredibleCredential], Any], Callable[[Any, Any], bool], Any]
+
+
+def _conditions(query: dict[str, Any]) -> list[Condition]:
+    """`{"field[op]": value}` (a bare field means eq), checked before any matching."""
+    result = []
     for raw_key, value in query.items():
         name, _, op = raw_key.partition("[")
         op = op.rstrip("]") or "eq"
@@ -196,9 +206,8 @@ def _matches(credential: AccredibleCredential, query: dict[str, Any]) -> bool:
         if op == "in" and not isinstance(value, list):
             raise _search_error(f"{raw_key} needs a list")
         wanted = [_coerce(name, v) for v in value] if op == "in" else _coerce(name, value)
-        if not _OPERATORS[op](_SEARCH_FIELDS[name](credential), wanted):
-            return False
-    return True
+        result.append((_SEARCH_FIELDS[name], _OPERATORS[op], wanted))
+    return result
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -209,12 +218,12 @@ def _coerce(name: str, value: Any) -> Any:
         if name in ("updated_at", "created_at"):
             parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except ValueError:
+        if name == "group.id":
+            return int(value)
+    except (TypeError, ValueError):
         raise _search_error(f"Invalid value for {name}: {value}") from None
     if name == "recipient_email":
         return str(value).lower()
-    if name == "group.id":
-        return int(value)
     return value
 
 
