@@ -35,7 +35,10 @@ async def _serve(port: int, seed: bool) -> None:
 
 def main() -> None:
     args = _parse()
-    asyncio.run(_serve(args.port, args.seed_demo))
+    try:
+        asyncio.run(_serve(args.port, args.seed_demo))
+    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":
