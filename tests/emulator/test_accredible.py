@@ -221,3 +221,24 @@ async def test_credential_search_rejects_unknown_fields(
             "errors": {},
         },
     )
+
+
+async def test_update_into_a_duplicate_is_rejected(
+    state: EmulatorState, accredible: httpx.AsyncClient
+) -> None:
+    group = state.accredible.add_group(ACCREDIBLE_KEY, "g")
+    await accredible.post("/credentials", json=credential(group.id, "a@x.test"))
+    second = (await accredible.post("/credentials", json=credential(group.id, "b@x.test"))).json()
+    cid = second["credential"]["id"]
+    clash = await accredible.put(
+        f"/credentials/{cid}", json={"credential": {"recipient": {"email": "A@x.test"}}}
+    )
+    renamed = await accredible.patch(
+        f"/credentials/{cid}", json={"credential": {"recipient": {"name": "Bea"}}}
+    )
+    assert (clash.status_code, clash.json()) == (
+        422,
+        {"errors": {"recipient.email": [DUPLICATE_MESSAGE]}},
+    )
+    assert renamed.json()["credential"]["recipient"]["name"] == "Bea"
+    assert renamed.json()["credential"]["recipient"]["email"] == "b@x.test"

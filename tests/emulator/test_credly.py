@@ -401,7 +401,7 @@ async def test_webhooks_delivered_thin_and_resendable(
     assert list(received[2]) == ["id", "organization_id", "event_type", "occurred_at"]
     assert received[2]["event_type"] == "badge.state.changed"
 
-    state.webhooks.resend(events[1])
+    state.resend_webhook(credly.org.id, events[1].id)
     assert (await receiver.wait_for(4))[3]["id"] == events[1].id
     await state.webhooks.drain()
     assert [d.status for d in state.webhooks.deliveries] == [200, 200, 200, 200]
@@ -423,3 +423,17 @@ async def test_webhook_to_a_dead_url_is_recorded(state: EmulatorState, credly: C
     state.credly.add_template(credly.org.id, "T")
     await state.webhooks.drain()
     assert [(d.status, d.error) for d in state.webhooks.deliveries] == [(None, "ConnectError")]
+
+
+async def test_webhook_url_set_through_the_organization_api(
+    state: EmulatorState, credly: Credly, receiver: WebhookReceiver
+) -> None:
+    updated = await credly.client.put("", json={"webhook_url": receiver.url})
+    assert updated.json()["data"]["webhook_url"] == receiver.url
+    template = state.credly.add_template(credly.org.id, "T")
+    (received,) = await receiver.wait_for(1)
+    event = (await credly.client.get(f"/events/{received['id']}")).json()["data"]
+    assert (event["event_type"], event["badge_template"]["id"]) == (
+        "badge_template.created",
+        template.id,
+    )

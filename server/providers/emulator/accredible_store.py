@@ -234,13 +234,18 @@ class AccredibleStore:
         credential = self.credential(config, cred_id)
         group = self._group_for_write(config, body) if _names_group(body) else None
         recipient = body.get("recipient") or {}
-        email = recipient.get("email", credential.recipient_email)
+        if not isinstance(recipient, dict):
+            raise ApiError(422, {"errors": "Invalid recipient"})
+        email = credential.recipient_email
+        if "email" in recipient:
+            email = _required_text(recipient, "email", "recipient.email")
         target = group or config.groups[credential.group_id]
         if group is not None or email.lower() != credential.recipient_email.lower():
             self._check_duplicate(config, target, email, ignore=credential)
         credential.group_id = target.id
         credential.recipient_email = email
-        credential.recipient_name = recipient.get("name", credential.recipient_name)
+        if "name" in recipient:
+            credential.recipient_name = _required_text(recipient, "name", "recipient.name")
         if "id" in recipient:
             credential.recipient_id = _text_or_none(recipient["id"])
         for key in ("issued_on", "expired_on"):

@@ -48,6 +48,10 @@ class EmulatorState:
         """Where this organisation's events are POSTed (None: nowhere)."""
         self.credly.organization(org_id).webhook_url = url
 
+    def resend_webhook(self, org_id: str, event_id: str) -> None:
+        """Deliver one recorded event again (Credly retries; at-least-once delivery)."""
+        self.webhooks.resend(self.credly.event(org_id, event_id))
+
     def credly_badges(self, org_id: str) -> list[dict[str, Any]]:
         """Every badge the organisation holds (deleted ones are gone), as the API shows them."""
         org = self.credly.organization(org_id)
