@@ -45,6 +45,14 @@ class Settings:
     max_batch_events: int = 1000
     #: Largest gRPC message the server accepts, in bytes.
     max_message_bytes: int = 16 * 1024 * 1024
+    #: Key that seals provider tokens at rest (Fernet, url-safe base64); empty uses the key file.
+    secret_key: str = dataclasses.field(default="", repr=False)
+    #: Key file created on first use when no secret_key is set (fine for a laptop only).
+    secret_key_file: str = "var/secret.key"
+    #: Whether this process sends awards to the providers (the issuance worker).
+    issuance_worker: bool = True
+    #: "demo" starts the bundled provider emulator on loopback, seeded and connected.
+    provider_emulator: str = ""
 
     def validate(self) -> Settings:
         if not 0 <= self.grpc_port <= 65535:
@@ -57,12 +65,30 @@ class Settings:
             )
         if self.max_batch_events < 1:
             raise SettingsError("max_batch_events must be at least 1")
+        if self.provider_emulator not in ("", "demo"):
+            raise SettingsError(f"provider_emulator must be empty or 'demo', got {self.provider_emulator!r}")
         if self.shutdown_grace_seconds < 0:
             raise SettingsError("shutdown_grace_seconds must not be negative")
         return self
 
 
-_KINDS = {"int": (int, "an integer"), "float": (float, "a number"), "str": (str, "a string")}
+def _boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)
+
+
+_KINDS = {
+    "int": (int, "an integer"),
+    "float": (float, "a number"),
+    "str": (str, "a string"),
+    "bool": (_boolean, "true or false"),
+}
 
 
 def _coerce(name: str, kind: str, raw: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from server.providers.accredible import AccredibleClient
 from server.providers.emulator import EmulatorServer, EmulatorState
 from server.providers.emulator.accredible_store import DUPLICATE_MESSAGE
 from tests.emulator.conftest import ACCREDIBLE_KEY, OTHER_ACCREDIBLE_KEY
@@ -242,3 +243,14 @@ async def test_update_into_a_duplicate_is_rejected(
     )
     assert renamed.json()["credential"]["recipient"]["name"] == "Bea"
     assert renamed.json()["credential"]["recipient"]["email"] == "b@x.test"
+
+
+async def test_issuer_details_name_the_account_of_the_key() -> None:
+    state = EmulatorState()
+    state.accredible.add_configuration("Night School", key="k-1")
+    async with EmulatorServer(state) as server:
+        client = AccredibleClient("k-1", base_url=server.accredible_url)
+        try:
+            assert await client.organization_name() == "Night School"
+        finally:
+            await client.aclose()

@@ -49,6 +49,7 @@ class AccredibleApi:
         config = self.store.authorize(request.headers.get("authorization", ""))
         parts = [p for p in request.path.split("/") if p]
         routes: dict[tuple[str, ...], Callable[..., Response]] = {
+            ("GET", "v1", "issuer", "details"): self._issuer_details,
             ("POST", "v1", "issuer", "groups", "search"): self._search_groups,
             ("GET", "v1", "issuer", "all_groups"): self._all_groups,
             ("GET", "v1", "issuer", "groups", "*"): self._get_group,
@@ -108,6 +109,10 @@ class AccredibleApi:
             "total_count": len(groups),
         }
         return Response(200, {"groups": [g.as_api() for g in chunk], "meta": meta})
+
+    def _issuer_details(self, request: Request, config: AccredibleConfiguration, _: str) -> Response:
+        """The issuer (account) the key belongs to; badgeflow reads its name on connect."""
+        return Response(200, {"issuer": {"name": config.name}})
 
     def _get_group(self, request: Request, config: AccredibleConfiguration, gid: str) -> Response:
         return Response(200, {"group": self.store.group(config, gid).as_api()})
