@@ -14,6 +14,8 @@ from badgeflow.v1 import (
     event_service_pb2_grpc,
     progress_service_pb2,
     progress_service_pb2_grpc,
+    provider_service_pb2,
+    provider_service_pb2_grpc,
     rule_service_pb2,
     rule_service_pb2_grpc,
     template_service_pb2,
@@ -27,9 +29,11 @@ from sqlalchemy.exc import OperationalError
 from server.engine.broadcast import AwardBroadcaster
 from server.ingest import Ingestor, RulesHolder
 from server.logs import configure_logging
+from server.provider_runtime import ProviderRuntime
 from server.rules_admin import RuleAdmin, StoredRulesInvalid, load_active_rules
 from server.services.events import EventServiceServicer
 from server.services.progress import ProgressServiceServicer
+from server.services.providers import ProviderServiceServicer
 from server.services.rules import RuleServiceServicer
 from server.services.templates import TemplateServiceServicer
 from server.settings import Settings, SettingsError, load_settings
@@ -48,6 +52,7 @@ SERVICE_NAMES = tuple(
         (rule_service_pb2, "RuleService"),
         (template_service_pb2, "TemplateService"),
         (progress_service_pb2, "ProgressService"),
+        (provider_service_pb2, "ProviderService"),
     )
 )
 _OVERALL = ""  # the health service's name for the server as a whole
@@ -63,6 +68,7 @@ class App:
     broadcaster: AwardBroadcaster
     runner: TransactionRunner
     engine: Engine
+    providers: ProviderRuntime
     stopped: bool = False
 
     async def stop(self, grace: float) -> None:
@@ -74,6 +80,7 @@ class App:
         await self.health.enter_graceful_shutdown()
         self.broadcaster.close()
         await self.server.stop(grace)
+        await self.providers.stop()
         self.runner.close()
         self.engine.dispose()
         _log.info("stopped")
@@ -89,6 +96,7 @@ async def build_server(settings: Settings) -> App:
     broadcaster = AwardBroadcaster()
     admin = RuleAdmin(runner, holder)
     ingestor = Ingestor(runner, SqlBatchStore, holder, broadcaster)
+    providers = await ProviderRuntime.start(settings, runner, holder)
 
     server = grpc.aio.server(
         options=[
@@ -108,6 +116,10 @@ async def build_server(settings: Settings) -> App:
     progress_service_pb2_grpc.add_ProgressServiceServicer_to_server(
         ProgressServiceServicer(runner, admin, broadcaster), server
     )
+    assert providers.admin is not None
+    provider_service_pb2_grpc.add_ProviderServiceServicer_to_server(
+        ProviderServiceServicer(runner, providers.admin, providers.sync), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -124,6 +136,7 @@ async def build_server(settings: Settings) -> App:
     except RuntimeError:
         port = 0
     if port == 0:
+        await providers.stop()
         runner.close()
         engine.dispose()
         raise SettingsError(f"cannot listen on {address}: the address is in use or invalid")
@@ -138,7 +151,7 @@ async def build_server(settings: Settings) -> App:
             "rules_version": holder.current.version,
         },
     )
-    return App(server, port, health_servicer, broadcaster, runner, engine)
+    return App(server, port, health_servicer, broadcaster, runner, engine, providers)
 
 
 async def run(settings: Settings) -> None:

@@ -32,11 +32,19 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'badgeflow.db'}"
 
 
+#: A fixed key for tests: provider tokens stored by one test server open in the next.
+TEST_SECRET_KEY = "rG8wZ6yqkx1b6m3o0QzC8bJ0Jm2dN5Vb8Qm1t9v7c2E="
+
+
 @pytest.fixture
 async def app(sqlite_url: str) -> AsyncIterator[App]:
     """A real server on 127.0.0.1 and a free port, over a temporary SQLite file."""
     settings = Settings(
-        grpc_host="127.0.0.1", grpc_port=0, database_url=sqlite_url, shutdown_grace_seconds=1.0
+        grpc_host="127.0.0.1",
+        grpc_port=0,
+        database_url=sqlite_url,
+        shutdown_grace_seconds=1.0,
+        secret_key=TEST_SECRET_KEY,
     )
     started = await build_server(settings)
     try:

@@ -39,6 +39,9 @@ class ProviderRegistry:
         self._templates = dict(template_connections)
         return old
 
+    def clients(self) -> list[BadgeProvider]:
+        return list(self._clients.values())
+
     def client(self, connection_id: str) -> BadgeProvider | None:
         return self._clients.get(connection_id)
 

@@ -52,6 +52,8 @@ __all__ = ["IssuanceWorker", "ProviderResolver", "earner_key"]
 
 _log = logging.getLogger("badgeflow.worker")
 DEFAULT_RETRY_POLICY = RetryPolicy()
+#: Seconds between checks for a connection when none serves an item's template.
+NO_CONNECTION_RECHECK = 60.0
 _GONE = {ProviderBadgeState.REVOKED, ProviderBadgeState.EXPIRED, ProviderBadgeState.DELETED}
 
 
@@ -137,9 +139,10 @@ class IssuanceWorker:
         context = await self._runner.read(lambda s: _load(s, item))
         resolved = self._resolver.for_template(item.template_id)
         if resolved is None:
-            await self._finish(
-                item, OutboxState.FAILED, f"no provider connection serves {item.template_id}"
-            )
+            # Not a failure of the call: it waits, visibly, until a connection serves
+            # the template (connect or sync one), without spending its retry budget.
+            reason = f"no provider connection serves {item.template_id}"
+            await self._reschedule(item, reason, NO_CONNECTION_RECHECK, count=False)
             return
         key, provider = resolved
         wait = self._breaker.wait(key)

@@ -14,6 +14,7 @@ from sqlalchemy import make_url
 from server.app import App, build_server
 from server.settings import Settings
 from server.store.db import create_engine_for
+from tests.conftest import TEST_SECRET_KEY
 from tests.service.stubs import apply_and_activate, passed, stubs, undecodable_events
 from tests.store.backends import postgres_url
 
@@ -52,7 +53,11 @@ def schema_url() -> Iterator[str]:
 
 
 async def _serve(url: str) -> App:
-    return await build_server(Settings(grpc_port=0, database_url=url, shutdown_grace_seconds=1.0))
+    return await build_server(
+        Settings(
+            grpc_port=0, database_url=url, shutdown_grace_seconds=1.0, secret_key=TEST_SECRET_KEY
+        )
+    )
 
 
 @pytest.fixture

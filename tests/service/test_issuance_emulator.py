@@ -131,11 +131,7 @@ async def test_a_thousand_awards_become_exactly_a_thousand_badges(
     assert len(badges) == AWARDS
     assert len({b["recipient_email"] for b in badges}) == AWARDS
     assert sorted(i.provider_badge_id for i in items) == sorted(b["id"] for b in badges)
-    assert (
-        injected.get("drop", 0) > 0
-        and injected.get("503", 0) > 0
-        and injected.get("429", 0) > 0
-    )
+    assert injected.get("drop", 0) > 0 and injected.get("503", 0) > 0 and injected.get("429", 0) > 0
 
 
 async def _items(tmp_path: Path):  # noqa: ANN202

@@ -174,15 +174,15 @@ async def test_an_open_circuit_holds_calls_without_spending_attempts(
     assert provider.calls == calls
 
 
-async def test_a_template_no_connection_serves_fails_with_the_reason(
-    runner: TransactionRunner,
-) -> None:
+async def test_a_template_no_connection_serves_waits_visibly(runner: TransactionRunner) -> None:
     await _award(runner, 1)
     worker = IssuanceWorker(runner, Resolver(FakeProvider()), policy=RetryPolicy(base_delay=0.0))
     await runner.write(lambda s: s.execute(text("UPDATE outbox SET template_id = 'accredible:9'")))
     await _drain(worker)
     (item,) = await runner.read(list_outbox)
-    assert (item.state, item.last_error) == (
-        OutboxState.FAILED,
+    assert (item.state, item.attempts, item.last_error) == (
+        OutboxState.PENDING,
+        0,
         "no provider connection serves accredible:9",
     )
+    assert item.next_attempt_at is not None and item.next_attempt_at > datetime.now(UTC)

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from server.store.db import create_engine_for, make_session_factory, migrate
 from server.store.rules import append_rules
+from tests.conftest import TEST_SECRET_KEY
 from tests.service.serverproc import REPO_ROOT, start_server
 
 
 def _run_server(**settings: str) -> tuple[int, list[dict]]:
-    env = {**os.environ, "BADGEFLOW_LOG_FORMAT": "json"}
+    env = {**os.environ, "BADGEFLOW_LOG_FORMAT": "json", "BADGEFLOW_SECRET_KEY": TEST_SECRET_KEY}
     env.update({f"BADGEFLOW_{k.upper()}": v for k, v in settings.items()})
     done = subprocess.run(
         [sys.executable, "-m", "server"],
