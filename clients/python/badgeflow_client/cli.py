@@ -14,6 +14,11 @@
     progress learner ID
     progress template ID [--completed]
     awards watch [--learner ID] [--template ID] [--count N]
+    providers connect credly|accredible ORG [--token-env VAR | --token-file FILE]
+              [--environment E] [--base-url URL]
+    providers list | disconnect ID | sync ID
+    issuances list [--state pending|sent|failed] [--limit N]
+    issuances retry ID
 
 `--server` defaults to $BADGEFLOW_SERVER, else 127.0.0.1:50151. `--json` prints responses
 as JSON (proto field names): one object, or one object per line for streams. Errors go to
@@ -52,7 +57,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import grpc
-from badgeflow.v1 import event_pb2, progress_pb2, rules_pb2, template_pb2
+from badgeflow.v1 import event_pb2, progress_pb2, provider_pb2, rules_pb2, template_pb2
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
@@ -455,6 +460,99 @@ def _awards_watch(client: BadgeflowClient, args: argparse.Namespace, console: _C
     return EXIT_OK
 
 
+# -- providers and issuances -------------------------------------------------------
+
+TOKEN_ENV = "BADGEFLOW_PROVIDER_TOKEN"
+_ISSUANCE_STATES = {"pending": 1, "sent": 2, "failed": 3}
+
+
+def _token(args: argparse.Namespace) -> str:
+    """The provider token, never from the command line (it would show in `ps`)."""
+    if args.token_file:
+        try:
+            return Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise InputError(f"cannot read {args.token_file}: {error}") from None
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        raise InputError(f"no token: set ${args.token_env} or pass --token-file FILE")
+    return token
+
+
+def _connection_line(connection: Any) -> str:
+    state = "active" if connection.active else "disconnected"
+    return f"{connection.id}  {state}  {connection.name}  {connection.base_url}"
+
+
+def _providers_connect(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+    response = client.connect_provider(
+        args.kind,
+        args.organization,
+        _token(args),
+        environment=args.environment,
+        base_url=args.base_url,
+    )
+    if console.as_json:
+        console.message(response)
+        return EXIT_OK
+    console.line(f"connected {_connection_line(response.connection)}")
+    console.line(f"{len(response.created_template_ids)} new template(s), inactive until activated")
+    return EXIT_OK
+
+
+def _providers_list(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+    for connection in client.list_providers():
+        console.message(connection) if console.as_json else console.line(
+            _connection_line(connection)
+        )
+    return EXIT_OK
+
+
+def _providers_disconnect(
+    client: BadgeflowClient, args: argparse.Namespace, console: _Console
+) -> int:
+    connection = client.disconnect_provider(args.id)
+    console.message(connection) if console.as_json else console.line(
+        f"disconnected {connection.id}"
+    )
+    return EXIT_OK
+
+
+def _providers_sync(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+    response = client.sync_templates(args.id)
+    if console.as_json:
+        console.message(response)
+        return EXIT_OK
+    for label, ids in (
+        ("created", response.created_template_ids),
+        ("updated", response.updated_template_ids),
+        ("deactivated", response.deactivated_template_ids),
+    ):
+        for template_id in ids:
+            console.line(f"{label} {template_id}")
+    return EXIT_OK
+
+
+def _issuances_list(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+    state = _ISSUANCE_STATES[args.state] if args.state else 0
+    for item in client.list_issuances(state=state, limit=args.limit):
+        if console.as_json:
+            console.message(item)
+            continue
+        name = provider_pb2.IssuanceState.Name(item.state).removeprefix("ISSUANCE_STATE_").lower()
+        detail = item.provider_badge_id or item.last_error
+        console.line(
+            f"{item.id}  {name}  {item.action}  award {item.award_id}  {item.template_id}  {detail}"
+        )
+    return EXIT_OK
+
+
+def _issuances_retry(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+    item = client.retry_issuance(args.id)
+    console.message(item) if console.as_json else console.line(f"issuance {item.id} queued again")
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------
 
 
@@ -573,6 +671,64 @@ def _add_awards(commands: Any) -> None:
     )
 
 
+def _add_providers(commands: Any) -> None:
+    providers = commands.add_parser(
+        "providers",
+        help="connect, list, sync and disconnect Credly and Accredible accounts",
+        description="Provider connections.",
+    )
+    sub = providers.add_subparsers(dest="action", required=True, metavar="ACTION")
+    connect = _add(
+        sub, "connect", _providers_connect, "connect an account (checks the token at once)"
+    )
+    connect.add_argument("kind", choices=["credly", "accredible"])
+    connect.add_argument(
+        "organization", metavar="ORG", help="Credly organisation id, or a name for Accredible"
+    )
+    connect.add_argument(
+        "--token-env",
+        default=TOKEN_ENV,
+        metavar="VAR",
+        help=f"read the token from $VAR (default {TOKEN_ENV})",
+    )
+    connect.add_argument(
+        "--token-file", default="", metavar="FILE", help="read the token from FILE"
+    )
+    connect.add_argument(
+        "--environment", default="", help="production (default), sandbox, or eu (Accredible)"
+    )
+    connect.add_argument(
+        "--base-url", default="", metavar="URL", help="another API host, e.g. the emulator"
+    )
+    _add(sub, "list", _providers_list, "list connections")
+    for name, handler, text in (
+        (
+            "disconnect",
+            _providers_disconnect,
+            "stop issuing through a connection (records are kept)",
+        ),
+        ("sync", _providers_sync, "pull a connection's templates now"),
+    ):
+        _add(sub, name, handler, text).add_argument(
+            "id", metavar="ID", help='e.g. "credly:<org id>"'
+        )
+
+
+def _add_issuances(commands: Any) -> None:
+    issuances = commands.add_parser(
+        "issuances", help="see and retry provider issuance", description="The issuance queue."
+    )
+    sub = issuances.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = _add(sub, "list", _issuances_list, "list issuances, most recent last")
+    listing.add_argument(
+        "--state", choices=sorted(_ISSUANCE_STATES), default="", help="only this state"
+    )
+    listing.add_argument("--limit", type=_positive, default=100, metavar="N")
+    _add(sub, "retry", _issuances_retry, "send a failed issuance again").add_argument(
+        "id", type=int, metavar="ID"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The badgectl argument parser (every command has `--help`)."""
     parser = argparse.ArgumentParser(
@@ -596,7 +752,15 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"deadline of each call (default {DEFAULT_RPC_TIMEOUT:g})",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_rules, _add_templates, _add_events, _add_progress, _add_awards):
+    for add in (
+        _add_rules,
+        _add_templates,
+        _add_events,
+        _add_progress,
+        _add_awards,
+        _add_providers,
+        _add_issuances,
+    ):
         add(commands)
     return parser
 

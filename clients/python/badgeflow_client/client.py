@@ -25,6 +25,9 @@ from badgeflow.v1 import (
     progress_pb2,
     progress_service_pb2,
     progress_service_pb2_grpc,
+    provider_pb2,
+    provider_service_pb2,
+    provider_service_pb2_grpc,
     rule_service_pb2,
     rule_service_pb2_grpc,
     rules_pb2,
@@ -143,6 +146,7 @@ class BadgeflowClient:
         self._rules = rule_service_pb2_grpc.RuleServiceStub(self._channel)
         self._templates = template_service_pb2_grpc.TemplateServiceStub(self._channel)
         self._progress = progress_service_pb2_grpc.ProgressServiceStub(self._channel)
+        self._providers = provider_service_pb2_grpc.ProviderServiceStub(self._channel)
 
     def __enter__(self) -> BadgeflowClient:
         return self
@@ -304,6 +308,60 @@ class BadgeflowClient:
         """
         request = template_service_pb2.DeactivateTemplateRequest(template_id=template_id)
         return self._call(self._templates.DeactivateTemplate, request).template
+
+    # -- providers and issuance -----------------------------------------------------
+
+    def connect_provider(
+        self,
+        kind: str,
+        organization_id: str,
+        token: str,
+        *,
+        environment: str = "",
+        base_url: str = "",
+    ) -> provider_service_pb2.ConnectProviderResponse:
+        """Connect a Credly organisation or an Accredible configuration; the provider is
+        asked for the organisation at once, so a refused token fails here.
+
+        Example:
+            >>> client.connect_provider("credly", org_id, token).connection.name  # doctest: +SKIP
+            'Demo Academy'
+        """
+        request = provider_service_pb2.ConnectProviderRequest(
+            kind=kind,
+            organization_id=organization_id,
+            token=token,
+            environment=environment,
+            base_url=base_url,
+        )
+        return self._call(self._providers.ConnectProvider, request)
+
+    def list_providers(self) -> list[provider_pb2.ProviderConnection]:
+        """Every connection, active or disconnected (tokens are never returned)."""
+        response = self._call(
+            self._providers.ListProviders, provider_service_pb2.ListProvidersRequest()
+        )
+        return list(response.connections)
+
+    def disconnect_provider(self, connection_id: str) -> provider_pb2.ProviderConnection:
+        """Stop issuing through a connection; its records are kept."""
+        request = provider_service_pb2.DisconnectProviderRequest(connection_id=connection_id)
+        return self._call(self._providers.DisconnectProvider, request).connection
+
+    def sync_templates(self, connection_id: str) -> provider_service_pb2.SyncTemplatesResponse:
+        """Pull the connection's templates now (new ones arrive inactive)."""
+        request = provider_service_pb2.SyncTemplatesRequest(connection_id=connection_id)
+        return self._call(self._providers.SyncTemplates, request)
+
+    def list_issuances(self, state: int = 0, limit: int = 0) -> list[provider_pb2.Issuance]:
+        """The issuance queue (most recent last); `state` is an IssuanceState value."""
+        request = provider_service_pb2.ListIssuancesRequest(state=state, limit=limit)
+        return list(self._call(self._providers.ListIssuances, request).issuances)
+
+    def retry_issuance(self, issuance_id: int) -> provider_pb2.Issuance:
+        """Send a failed issuance again; `FailedPrecondition` if it has not failed."""
+        request = provider_service_pb2.RetryIssuanceRequest(issuance_id=issuance_id)
+        return self._call(self._providers.RetryIssuance, request).issuance
 
     # -- progress and awards -------------------------------------------------------
 
