@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	BADGEFLOW_LOG_FORMAT=$${BADGEFLOW_LOG_FORMAT:-text} $(PY) -m server
+	BADGEFLOW_LOG_FORMAT=$${BADGEFLOW_LOG_FORMAT:-text} \
+	BADGEFLOW_PROVIDER_EMULATOR=$${BADGEFLOW_PROVIDER_EMULATOR-demo} $(PY) -m server
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

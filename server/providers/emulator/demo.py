@@ -28,7 +28,13 @@ def seed_demo(state: EmulatorState) -> DemoCredentials:
         "Demo Academy", org_id=DEMO_CREDLY_ORG_ID, token=DEMO_CREDLY_TOKEN
     )
     for n in range(1, DEMO_ACTIVE_TEMPLATES + 1):
-        state.credly.add_template(org.id, f"Demo Skill {n:02d}", allow_duplicates=n == 1)
+        # Fixed ids, so docs and rule files can name demo templates across restarts.
+        state.credly.add_template(
+            org.id,
+            f"Demo Skill {n:02d}",
+            allow_duplicates=n == 1,
+            template_id=f"00000000-0000-4000-8000-{n:012d}",
+        )
     state.credly.add_template(org.id, "Demo Draft", state="draft")
     state.credly.add_template(org.id, "Demo Archived", state="archived")
     state.accredible.add_configuration("Demo Academy", key=DEMO_ACCREDIBLE_KEY)
