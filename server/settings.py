@@ -66,7 +66,9 @@ class Settings:
         if self.max_batch_events < 1:
             raise SettingsError("max_batch_events must be at least 1")
         if self.provider_emulator not in ("", "demo"):
-            raise SettingsError(f"provider_emulator must be empty or 'demo', got {self.provider_emulator!r}")
+            raise SettingsError(
+                f"provider_emulator must be empty or 'demo', got {self.provider_emulator!r}"
+            )
         if self.shutdown_grace_seconds < 0:
             raise SettingsError("shutdown_grace_seconds must not be negative")
         return self

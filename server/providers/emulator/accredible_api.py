@@ -110,7 +110,9 @@ class AccredibleApi:
         }
         return Response(200, {"groups": [g.as_api() for g in chunk], "meta": meta})
 
-    def _issuer_details(self, request: Request, config: AccredibleConfiguration, _: str) -> Response:
+    def _issuer_details(
+        self, request: Request, config: AccredibleConfiguration, _: str
+    ) -> Response:
         """The issuer (account) the key belongs to; badgeflow reads its name on connect."""
         return Response(200, {"issuer": {"name": config.name}})
 
