@@ -49,6 +49,12 @@ from server.store.outbox import (
 )
 from server.store.progress import learner_progress, load_progress, save_progress, template_progress
 from server.store.rules import append_rules, current_rules
+from server.store.sync import (
+    apply_template_sync,
+    get_provider_badge,
+    record_webhook_event,
+    webhook_event_processed,
+)
 from server.store.templates import (
     active_template_ids,
     ensure_templates,
@@ -61,6 +67,7 @@ from server.store.templates import (
 __all__ = [
     "active_template_ids",
     "append_rules",
+    "apply_template_sync",
     "claim_due",
     "count_events",
     "create_engine_for",
@@ -72,6 +79,7 @@ __all__ = [
     "get_connection",
     "get_event",
     "get_learner",
+    "get_provider_badge",
     "get_template",
     "head_revision",
     "holders",
@@ -88,6 +96,7 @@ __all__ = [
     "make_session_factory",
     "migrate",
     "outbox_counts",
+    "record_webhook_event",
     "provider_badges_for_award",
     "retry_failed",
     "save_connection",
@@ -102,4 +111,5 @@ __all__ = [
     "update_award",
     "upsert_learners",
     "upsert_provider_badge",
+    "webhook_event_processed",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "RuleSet",
     "Template",
     "UtcDateTime",
+    "WebhookEvent",
     "json_type",
 ]
 
@@ -252,3 +253,15 @@ class ProviderConnection(Base):
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class WebhookEvent(Base):
+    """Provider webhook events already acted on (added in 0005): Credly delivers at least
+    once, so an event id is processed once per connection."""
+
+    __tablename__ = "webhook_events"
+
+    connection_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(255))
+    processed_at: Mapped[datetime]

@@ -41,6 +41,7 @@ def test_migrate_creates_every_table(engine: Engine) -> None:
         "provider_connections",
         "rule_sets",
         "templates",
+        "webhook_events",
     }
 
 
@@ -139,6 +140,7 @@ def test_package_all_lists_every_public_repository_function() -> None:
         "outbox",
         "progress",
         "rules",
+        "sync",
         "templates",
     ]
     functions = {
