@@ -4,6 +4,7 @@ template sync, the issuance worker, and (for `make run`) the bundled emulator.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,14 +12,18 @@ from pathlib import Path
 from server.connections import ConnectionAdmin, make_client
 from server.domain import ConnectionRecord
 from server.errors import FailedPrecondition
+from server.http_listener import HttpListener
 from server.ingest import RulesHolder, utcnow
 from server.providers.base import BadgeProvider
+from server.providers.errors import ProviderError
 from server.providers.registry import ProviderRegistry
+from server.reconcile import reconcile_connection
 from server.secrets import SecretBox, load_secret_box
-from server.settings import Settings
+from server.settings import Settings, SettingsError
 from server.store import connections as connections_repo
 from server.store import templates as templates_repo
 from server.transactions import TransactionRunner
+from server.webhooks import WebhookApp, build_webhook_app
 from server.worker.issuance import IssuanceWorker
 
 __all__ = ["ProviderRuntime"]
@@ -34,9 +39,12 @@ class ProviderRuntime:
     registry: ProviderRegistry
     admin: ConnectionAdmin | None = None
     emulator: object | None = None  # an EmulatorServer when settings ask for one
+    webhooks: WebhookApp | None = None
+    http: HttpListener | None = None
+    _credly_orgs: dict[str, str] = field(default_factory=dict)
     _retired: list[BadgeProvider] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _worker: asyncio.Task[None] | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     async def start(
@@ -46,11 +54,30 @@ class ProviderRuntime:
         runtime = cls(runner, holder, secrets, ProviderRegistry(make_client, secrets))
         runtime.admin = ConnectionAdmin(runner, runtime.registry, secrets, runtime.reload)
         await runtime.reload()
-        if settings.provider_emulator == "demo":
-            await runtime._start_demo_emulator()
+        try:
+            if settings.provider_emulator == "demo":
+                await runtime._start_demo_emulator()
+            runtime.webhooks = build_webhook_app(
+                runner, runtime.registry, lambda: runtime._credly_orgs, runtime.templates_changed
+            )
+            runtime.http = await HttpListener(
+                runtime.webhooks, settings.http_host, settings.http_port
+            ).start()
+        except OSError as error:
+            await runtime.stop()
+            raise SettingsError(str(error)) from None
         if settings.issuance_worker:
             worker = IssuanceWorker(runner, runtime.registry)
-            runtime._worker = asyncio.create_task(worker.run(runtime._stop), name="issuance-worker")
+            runtime._tasks.append(
+                asyncio.create_task(worker.run(runtime._stop), name="issuance-worker")
+            )
+        if settings.reconcile_interval_seconds > 0:
+            sweeps = runtime._reconcile_every(settings.reconcile_interval_seconds)
+            runtime._tasks.append(asyncio.create_task(sweeps, name="reconciliation"))
+        _log.info(
+            "webhooks listening",
+            extra={"url": f"http://{settings.http_host}:{runtime.http.port}/webhooks/credly"},
+        )
         return runtime
 
     async def reload(self) -> None:
@@ -63,6 +90,16 @@ class ProviderRuntime:
             )
         )
         self._retired.extend(self.registry.load(connections, templates))
+        self._credly_orgs = {
+            c.organization_id: c.id for c in connections if c.active and c.kind == "credly"
+        }
+
+    async def templates_changed(self) -> None:
+        """After a sync: route templates to their connections and put the new set of
+        active templates in force."""
+        await self.reload()
+        active = await self.runner.read(templates_repo.active_template_ids)
+        self.holder.replace(self.holder.current.with_active(active))
 
     async def sync(self, connection_id: str) -> tuple[list[str], list[str], list[str]]:
         """Sync one connection's templates, then put the new active set in force."""
@@ -79,9 +116,7 @@ class ProviderRuntime:
                 metadata={"subject": connection_id},
             )
         report = await sync_connection(self.runner, record, client, utcnow())
-        await self.reload()
-        active = await self.runner.read(templates_repo.active_template_ids)
-        self.holder.replace(self.holder.current.with_active(active))
+        await self.templates_changed()
         return list(report.created), list(report.updated), list(report.deactivated)
 
     async def _start_demo_emulator(self) -> None:
@@ -114,10 +149,45 @@ class ProviderRuntime:
                 },
             )
 
+    async def _reconcile_every(self, interval: float) -> None:
+        """Read issued badges back from every active connection, every `interval` s
+        (state changes, expiry, replacements; badges issued directly on the provider)."""
+        since = None
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            started = utcnow()
+            active = await self.runner.read(
+                lambda s: connections_repo.list_connections(s, active_only=True)
+            )
+            for record in active:
+                client = self.registry.client(record.id)
+                if client is None:
+                    continue
+                try:
+                    report = await reconcile_connection(self.runner, record, client, since, started)
+                except ProviderError as error:
+                    _log.warning(
+                        "reconciliation failed",
+                        extra={"connection_id": record.id, "error": str(error)},
+                    )
+                    continue
+                _log.info(
+                    "reconciled", extra={"connection_id": record.id, **dataclasses.asdict(report)}
+                )
+            since = started
+
     async def stop(self) -> None:
         self._stop.set()
-        if self._worker is not None:
-            await self._worker
+        for task in self._tasks:
+            await task
+        if self.http is not None:
+            await self.http.stop()
+        if self.webhooks is not None:
+            await self.webhooks.aclose()
         for client in [*self._retired, *self.registry.clients()]:
             await client.aclose()
         if self.emulator is not None:

@@ -53,6 +53,12 @@ class Settings:
     issuance_worker: bool = True
     #: "demo" starts the bundled provider emulator on loopback, seeded and connected.
     provider_emulator: str = ""
+    #: Interface of the HTTP listener (provider webhooks at /webhooks/credly).
+    http_host: str = "127.0.0.1"
+    #: Port of the HTTP listener; 0 picks a free port.
+    http_port: int = 50152
+    #: Seconds between reconciliation sweeps of issued badges; 0 turns them off.
+    reconcile_interval_seconds: float = 300.0
 
     def validate(self) -> Settings:
         if not 0 <= self.grpc_port <= 65535:
@@ -63,6 +69,10 @@ class Settings:
             raise SettingsError(
                 f"log_level must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}"
             )
+        if not 0 <= self.http_port <= 65535:
+            raise SettingsError(f"http_port must be 0..65535, got {self.http_port}")
+        if self.reconcile_interval_seconds < 0:
+            raise SettingsError("reconcile_interval_seconds must not be negative")
         if self.max_batch_events < 1:
             raise SettingsError("max_batch_events must be at least 1")
         if self.provider_emulator not in ("", "demo"):

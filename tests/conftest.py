@@ -45,6 +45,7 @@ async def app(sqlite_url: str) -> AsyncIterator[App]:
         database_url=sqlite_url,
         shutdown_grace_seconds=1.0,
         secret_key=TEST_SECRET_KEY,
+        http_port=0,
     )
     started = await build_server(settings)
     try:

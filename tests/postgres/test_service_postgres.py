@@ -55,7 +55,11 @@ def schema_url() -> Iterator[str]:
 async def _serve(url: str) -> App:
     return await build_server(
         Settings(
-            grpc_port=0, database_url=url, shutdown_grace_seconds=1.0, secret_key=TEST_SECRET_KEY
+            grpc_port=0,
+            database_url=url,
+            shutdown_grace_seconds=1.0,
+            secret_key=TEST_SECRET_KEY,
+            http_port=0,
         )
     )
 

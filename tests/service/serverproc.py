@@ -68,6 +68,7 @@ def start_server(database_url: str, **settings: str) -> ServerProcess:
         "BADGEFLOW_GRPC_PORT": "0",
         "BADGEFLOW_DATABASE_URL": database_url,
         "BADGEFLOW_LOG_FORMAT": "json",
+        "BADGEFLOW_HTTP_PORT": "0",
         "BADGEFLOW_SECRET_KEY": "rG8wZ6yqkx1b6m3o0QzC8bJ0Jm2dN5Vb8Qm1t9v7c2E=",
         **{f"BADGEFLOW_{k.upper()}": v for k, v in settings.items()},
     }

@@ -42,6 +42,7 @@ async def quiet_app(tmp_path: Path) -> AsyncIterator[App]:
         grpc_port=0,
         database_url=f"sqlite:///{tmp_path / 'p.db'}",
         secret_key=TEST_SECRET_KEY,
+        http_port=0,
         issuance_worker=False,
         shutdown_grace_seconds=1.0,
     )

@@ -17,7 +17,12 @@ from tests.service.serverproc import REPO_ROOT, start_server
 
 
 def _run_server(**settings: str) -> tuple[int, list[dict]]:
-    env = {**os.environ, "BADGEFLOW_LOG_FORMAT": "json", "BADGEFLOW_SECRET_KEY": TEST_SECRET_KEY}
+    env = {
+        **os.environ,
+        "BADGEFLOW_LOG_FORMAT": "json",
+        "BADGEFLOW_SECRET_KEY": TEST_SECRET_KEY,
+        "BADGEFLOW_HTTP_PORT": "0",
+    }
     env.update({f"BADGEFLOW_{k.upper()}": v for k, v in settings.items()})
     done = subprocess.run(
         [sys.executable, "-m", "server"],

@@ -33,6 +33,7 @@ async def demo_app(tmp_path: Path) -> AsyncIterator[App]:
         grpc_port=0,
         database_url=f"sqlite:///{tmp_path / 'tour.db'}",
         secret_key=TEST_SECRET_KEY,
+        http_port=0,
         provider_emulator="demo",
         issuance_worker=False,
         shutdown_grace_seconds=1.0,
