@@ -803,7 +803,13 @@ def main(argv: Iterable[str] | None = None) -> int:
         args = build_parser().parse_args(None if argv is None else list(argv))
     except SystemExit as exit_:  # argparse exits on --help (0) and on usage errors (2)
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
-    return _run(args, _Console(args.json))
+    try:
+        return _run(args, _Console(args.json))
+    except BrokenPipeError:
+        # The reader went away (`badgectl templates list | head`): not an error of ours.
+        # Point stdout at /dev/null so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":
