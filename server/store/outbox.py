@@ -82,11 +82,18 @@ def claim_due(session: Session, now: datetime, limit: int, lease: timedelta) -> 
     if not rows:
         return []
     until = now + lease
+    # A row still carrying an expired lease was claimed by a worker that died before
+    # recording any result (a clean worker always clears the lease): its call may have
+    # reached the provider, so the next attempt must ask before sending again.
+    orphaned = [r.id for r in rows if r.lease_until is not None]
     session.execute(
         update(Outbox).where(Outbox.id.in_([r.id for r in rows])).values(lease_until=until)
     )
+    if orphaned:
+        session.execute(update(Outbox).where(Outbox.id.in_(orphaned)).values(outcome_unknown=True))
     items = [_to_item(r) for r in rows]
     for item in items:
+        item.outcome_unknown = item.outcome_unknown or item.id in orphaned
         item.lease_until = until
     return items
 

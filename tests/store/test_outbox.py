@@ -73,6 +73,9 @@ def test_claim_takes_due_items_once_until_the_lease_ends(
     session.commit()
     after_lease = claim_due(session, NOW + LEASE + timedelta(seconds=1), limit=10, lease=LEASE)
     assert sorted(i.award_id for i in after_lease) == awards  # a dead worker's rows come back
+    assert all(i.outcome_unknown for i in after_lease)  # ...and are looked up before resending
+    session.commit()
+    assert all(i.outcome_unknown for i in list_outbox(session) if i.action is OutboxAction.ISSUE)
 
 
 def test_saved_state_round_trips_and_failed_items_can_be_retried(
