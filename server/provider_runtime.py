@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from server.connections import ConnectionAdmin, make_client
@@ -67,7 +68,8 @@ class ProviderRuntime:
             await runtime.stop()
             raise SettingsError(str(error)) from None
         if settings.issuance_worker:
-            worker = IssuanceWorker(runner, runtime.registry)
+            lease = timedelta(seconds=settings.issuance_lease_seconds)
+            worker = IssuanceWorker(runner, runtime.registry, lease=lease)
             runtime._tasks.append(
                 asyncio.create_task(worker.run(runtime._stop), name="issuance-worker")
             )

@@ -51,6 +51,8 @@ class Settings:
     secret_key_file: str = "var/secret.key"
     #: Whether this process sends awards to the providers (the issuance worker).
     issuance_worker: bool = True
+    #: Seconds a worker holds claimed outbox rows; a dead worker's rows return after it.
+    issuance_lease_seconds: float = 120.0
     #: "demo" starts the bundled provider emulator on loopback, seeded and connected.
     provider_emulator: str = ""
     #: Interface of the HTTP listener (provider webhooks at /webhooks/credly).
@@ -71,6 +73,8 @@ class Settings:
             )
         if not 0 <= self.http_port <= 65535:
             raise SettingsError(f"http_port must be 0..65535, got {self.http_port}")
+        if self.issuance_lease_seconds <= 0:
+            raise SettingsError("issuance_lease_seconds must be positive")
         if self.reconcile_interval_seconds < 0:
             raise SettingsError("reconcile_interval_seconds must not be negative")
         if self.max_batch_events < 1:
