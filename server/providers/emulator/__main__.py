@@ -23,6 +23,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--rate-limit-rate", type=float, default=0.0, help="share answered 429")
     parser.add_argument("--drop-rate", type=float, default=0.0, help="share applied, then dropped")
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault dice")
+    parser.add_argument(
+        "--fault-methods", default="", help="only requests with these methods, e.g. POST,PUT"
+    )
     return parser.parse_args()
 
 
@@ -51,6 +54,9 @@ def main() -> None:
             rate_limit_rate=args.rate_limit_rate,
             drop_rate=args.drop_rate,
             seed=args.fault_seed,
+            methods=frozenset(
+                m.strip().upper() for m in args.fault_methods.split(",") if m.strip()
+            ),
         )
         asyncio.run(_serve(args.port, args.seed_demo, faults))
     except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled
