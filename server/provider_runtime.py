@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from dsl.ruleset import IssueMethod
 from server.connections import ConnectionAdmin, make_client
 from server.domain import ConnectionRecord
 from server.errors import FailedPrecondition
@@ -69,7 +70,9 @@ class ProviderRuntime:
             raise SettingsError(str(error)) from None
         if settings.issuance_worker:
             lease = timedelta(seconds=settings.issuance_lease_seconds)
-            worker = IssuanceWorker(runner, runtime.registry, lease=lease)
+            worker = IssuanceWorker(
+                runner, runtime.registry, lease=lease, methods=runtime.method_for
+            )
             runtime._tasks.append(
                 asyncio.create_task(worker.run(runtime._stop), name="issuance-worker")
             )
@@ -95,6 +98,11 @@ class ProviderRuntime:
         self._credly_orgs = {
             c.organization_id: c.id for c in connections if c.active and c.kind == "credly"
         }
+
+    def method_for(self, template_id: str) -> IssueMethod:
+        """How the rules in force say to issue the template (issue when no rule binds it)."""
+        badge = self.holder.current.badge(template_id)
+        return badge.method if badge is not None else IssueMethod.ISSUE
 
     async def templates_changed(self) -> None:
         """After a sync: route templates to their connections and put the new set of

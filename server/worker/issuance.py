@@ -19,6 +19,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from dsl.ruleset import IssueMethod
 from server.domain import (
     AwardRecord,
     LearnerRecord,
@@ -98,6 +99,7 @@ class IssuanceWorker:
         batch: int = 50,
         lease: timedelta = timedelta(seconds=120),
         concurrency: int = 8,
+        methods: Callable[[str], IssueMethod] = lambda template_id: IssueMethod.ISSUE,
     ) -> None:
         self._runner = runner
         self._resolver = resolver
@@ -108,6 +110,7 @@ class IssuanceWorker:
         self._batch = batch
         self._lease = lease
         self._slots = asyncio.Semaphore(concurrency)
+        self._methods = methods
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 0.5) -> None:
         """Drain until `stop` is set; poll when there is nothing due."""
@@ -188,19 +191,27 @@ class IssuanceWorker:
         self, item: OutboxItem, provider: BadgeProvider, context: _Context
     ) -> ProviderBadge:
         request = _issue_request(item, context)
+        template, email = request.template_external_id, request.recipient.email
         if item.outcome_unknown:
-            held = await provider.find(
-                request.template_external_id, request.earner_key, request.recipient.email
-            )
-            if held is not None and held.state not in _GONE:
-                return held
+            mine = _ours(await provider.find(template, request.earner_key, email), request)
+            if mine is not None:
+                return mine
+        method = self._methods(item.template_id)
+        if method is not IssueMethod.ISSUE:
+            held = _live(await provider.find(template, "", email))
+            if held is not None:
+                return await provider.update_expiry(held.external_id, request.expires_at)
+            if method is IssueMethod.UPDATE:
+                raise ProviderRejected(
+                    "method update: the learner holds no badge of this template to update", 0
+                )
         try:
             return await provider.issue(request)
         except ProviderDuplicate:
-            held = await provider.find(
-                request.template_external_id, request.earner_key, request.recipient.email
-            )
-            if held is None or held.state in _GONE:
+            # Ours from an attempt whose answer was lost, or the learner already holds
+            # one and the template forbids a second: the award is that badge.
+            held = _live(await provider.find(template, request.earner_key, email))
+            if held is None:
                 raise
             return held
 
@@ -279,6 +290,17 @@ def _load(session: Session, item: OutboxItem) -> _Context:
     return _Context(
         award, learner, outbox_repo.provider_badges_for_award(session, award.id or 0), bool(earlier)
     )
+
+
+def _live(badge: ProviderBadge | None) -> ProviderBadge | None:
+    return badge if badge is not None and badge.state not in _GONE else None
+
+
+def _ours(badge: ProviderBadge | None, request: IssueRequest) -> ProviderBadge | None:
+    """The live badge this very issuance created (found by its earner key), if any; a
+    learner's other badge of the template (matched by email) is not ours."""
+    live = _live(badge)
+    return live if live is not None and live.earner_key == request.earner_key else None
 
 
 def _issue_request(item: OutboxItem, context: _Context) -> IssueRequest:

@@ -40,6 +40,8 @@ class FakeProvider:
     seed: int = 1
     badges: dict[str, ProviderBadge] = field(default_factory=dict)
     calls: int = 0
+    updates: int = 0
+    allow_duplicates: bool = False  # the template's setting: may one earner hold it twice?
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -69,7 +71,7 @@ class FakeProvider:
 
     def live(self) -> list[ProviderBadge]:
         gone = {ProviderBadgeState.REVOKED, ProviderBadgeState.EXPIRED, ProviderBadgeState.DELETED}
-        return [b for b in self.badges.values() if b.state not in gone]
+        return [b for b in self.badges.values() if b.state not in gone and not b.replaced_by]
 
     async def organization_name(self) -> str:
         return "Fake"
@@ -80,7 +82,7 @@ class FakeProvider:
 
     async def issue(self, request: IssueRequest) -> ProviderBadge:
         fault = self._before()
-        for badge in self.live():
+        for badge in [] if self.allow_duplicates else self.live():
             if (
                 badge.template_external_id == request.template_external_id
                 and badge.recipient_email == request.recipient.email
@@ -103,9 +105,16 @@ class FakeProvider:
     async def find(
         self, template_external_id: str, earner_key: str, email: str
     ) -> ProviderBadge | None:
+        """Like Credly: by earner key first, then by recipient email (newest, not replaced)."""
         if self._before() == "drop":
             raise ProviderTransportError("connection dropped (read)")
-        matches = [b for b in self.badges.values() if b.earner_key == earner_key]
+        same = [
+            b
+            for b in self.badges.values()
+            if b.template_external_id == template_external_id and not b.replaced_by
+        ]
+        matches = [b for b in same if earner_key and b.earner_key == earner_key]
+        matches = matches or [b for b in same if email and b.recipient_email == email]
         return matches[-1] if matches else None
 
     async def get_badge(self, external_id: str) -> ProviderBadge | None:
@@ -120,7 +129,14 @@ class FakeProvider:
         return badge
 
     async def update_expiry(self, external_id: str, expires_at: datetime | None) -> ProviderBadge:
-        raise NotImplementedError
+        """Like Credly's replace: a new badge, the old one pointing at it."""
+        self._before()
+        old = self.badges[external_id]
+        new = replace(old, external_id=f"b-{next(self._ids)}", expires_at=expires_at)
+        self.badges[external_id] = replace(old, replaced_by=new.external_id)
+        self.badges[new.external_id] = new
+        self.updates += 1
+        return new
 
     async def badges_since(self, updated_since: datetime | None) -> AsyncIterator[ProviderBadge]:
         for badge in list(self.badges.values()):

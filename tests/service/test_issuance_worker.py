@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 import dsl
+from dsl.ruleset import IssueMethod
 from server.domain import LearnerRecord, OutboxState
 from server.engine.events import IncomingEvent
 from server.engine.processor import process_batch
@@ -186,3 +187,80 @@ async def test_a_template_no_connection_serves_waits_visibly(runner: Transaction
         "no provider connection serves accredible:9",
     )
     assert item.next_attempt_at is not None and item.next_attempt_at > datetime.now(UTC)
+
+
+REPEATABLE = """
+badge "again" {
+    template credly "t-1"
+    repeatable
+    expires after 1 year
+    require on course_passed where is_passing
+}
+"""
+
+
+async def _award_repeatable(runner: TransactionRunner, times: int) -> None:
+    rules = ActiveRules(1, dsl.compile_rules([dsl.SourceFile("b", REPEATABLE)]), [TEMPLATE])
+    events = [
+        IncomingEvent(
+            f"r{i}",
+            PASSED,
+            LearnerRecord("l0", "l0@example.org", "L", "0"),
+            NOW,
+            {"is_passing": True},
+        )
+        for i in range(times)
+    ]
+
+    def work(session):  # noqa: ANN001, ANN202
+        ensure_templates(session, [("credly", "t-1", "b", "")], NOW)
+        process_batch(rules, events, SqlBatchStore(session), NOW)
+
+    await runner.write(work)
+
+
+@pytest.mark.parametrize(
+    ("method", "duplicates", "badges", "updates", "live"),
+    [
+        pytest.param(IssueMethod.ISSUE, True, 3, 0, 3, id="issue-each-time"),
+        pytest.param(IssueMethod.ISSUE, False, 1, 0, 1, id="issue-template-forbids-duplicates"),
+        pytest.param(IssueMethod.ISSUE_OR_UPDATE, True, 3, 2, 1, id="issue-then-update"),
+    ],
+)
+async def test_issue_methods_for_a_repeatable_badge(
+    runner: TransactionRunner,
+    method: IssueMethod,
+    duplicates: bool,
+    badges: int,
+    updates: int,
+    live: int,
+) -> None:
+    await _award_repeatable(runner, 3)
+    provider = FakeProvider(allow_duplicates=duplicates)
+    await _drain(_worker(runner, provider, methods=lambda template_id: method))
+    assert {i.state for i in await runner.read(list_outbox)} == {OutboxState.SENT}
+    assert (len(provider.badges), provider.updates, len(provider.live())) == (badges, updates, live)
+
+
+async def test_update_only_needs_a_badge_to_update(runner: TransactionRunner) -> None:
+    await _award(runner, 1)
+    provider = FakeProvider()
+    await _drain(_worker(runner, provider, methods=lambda template_id: IssueMethod.UPDATE))
+    (item,) = await runner.read(list_outbox)
+    assert (item.state, item.last_error) == (
+        OutboxState.FAILED,
+        "rejected (0): method update: the learner holds no badge of this template to update",
+    )
+    assert provider.badges == {}
+
+
+async def test_a_second_badge_the_template_forbids_links_to_the_one_held(
+    runner: TransactionRunner,
+) -> None:
+    await _award(runner, 1)
+    provider = FakeProvider()
+    await _drain(_worker(runner, provider))
+    await runner.write(lambda s: s.execute(text("UPDATE awards SET state = 'revoked'")))
+    await _award(runner, 1, start=1)  # same learner earns again after an admin-side change
+    await _drain(_worker(runner, provider))
+    assert len(provider.badges) == 1
