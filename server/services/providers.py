@@ -8,10 +8,11 @@ import grpc
 from badgeflow.v1 import provider_pb2, provider_service_pb2, provider_service_pb2_grpc
 
 from server.connections import ConnectionAdmin
-from server.domain import ConnectionRecord, OutboxItem, OutboxState
+from server.domain import ConnectionRecord, OutboxItem, OutboxState, ProviderBadgeRecord
 from server.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, grpc_errors
 from server.ingest import utcnow
 from server.services.convert import timestamp
+from server.store import learners as learners_repo
 from server.store import outbox as outbox_repo
 from server.transactions import TransactionRunner
 
@@ -162,3 +163,50 @@ class ProviderServiceServicer(provider_service_pb2_grpc.ProviderServiceServicer)
                 metadata={"subject": str(issuance_id)},
             )
         return provider_service_pb2.RetryIssuanceResponse(issuance=issuance_to_proto(found))
+
+    @grpc_errors
+    async def ListProviderBadges(
+        self,
+        request: provider_service_pb2.ListProviderBadgesRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> provider_service_pb2.ListProviderBadgesResponse:
+        if bool(request.learner_id) == bool(request.template_id):
+            raise InvalidArgument(
+                "ONE_FILTER_NEEDED",
+                "give exactly one of learner_id and template_id",
+                [
+                    FieldViolation(
+                        "learner_id", "a learner id, or leave it empty and give template_id"
+                    )
+                ],
+            )
+        learner_id, template_id = request.learner_id, request.template_id
+
+        def load(session):  # noqa: ANN001, ANN202
+            if learner_id:
+                learner = learners_repo.get_learner(session, learner_id)
+                email = learner.email if learner else ""
+                return outbox_repo.provider_badges_for_learner(session, learner_id, email)
+            provider, _, external_id = template_id.partition(":")
+            return outbox_repo.provider_badges_for_template(session, provider, external_id)
+
+        badges = await self._runner.read(load)
+        return provider_service_pb2.ListProviderBadgesResponse(
+            badges=[_badge_to_proto(b) for b in badges]
+        )
+
+
+def _badge_to_proto(badge: ProviderBadgeRecord) -> provider_pb2.ProviderBadge:
+    return provider_pb2.ProviderBadge(
+        provider=badge.provider,
+        external_id=badge.external_id,
+        template_external_id=badge.template_external_id,
+        state=badge.state,
+        recipient_email=badge.recipient_email,
+        award_id=str(badge.award_id) if badge.award_id is not None else "",
+        issue_time=timestamp(badge.issued_at),
+        expire_time=timestamp(badge.expires_at),
+        replaced_by=badge.replaced_by,
+        url=badge.url,
+        accept_url=badge.accept_url,
+    )

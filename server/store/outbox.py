@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.domain import OutboxAction, OutboxItem, OutboxState, ProviderBadgeRecord
 from server.store._statements import upsert_insert
-from server.store.models import Outbox, ProviderBadge
+from server.store.models import Award, Outbox, ProviderBadge
 
 __all__ = [
     "claim_due",
@@ -24,6 +24,8 @@ __all__ = [
     "list_outbox",
     "outbox_counts",
     "provider_badges_for_award",
+    "provider_badges_for_learner",
+    "provider_badges_for_template",
     "retry_failed",
     "save_item",
     "upsert_provider_badge",
@@ -162,10 +164,40 @@ def upsert_provider_badge(session: Session, record: ProviderBadgeRecord, now: da
 
 
 def provider_badges_for_award(session: Session, award_id: int) -> list[ProviderBadgeRecord]:
+    return _provider_badges(session, ProviderBadge.award_id == award_id)
+
+
+def provider_badges_for_learner(
+    session: Session, learner_id: str, email: str
+) -> list[ProviderBadgeRecord]:
+    """Badges issued for the learner's awards, and badges issued directly to the email."""
+    awards = select(Award.id).where(Award.learner_id == learner_id)
+    condition = ProviderBadge.award_id.in_(awards)
+    if email:
+        condition = or_(
+            condition,
+            and_(ProviderBadge.award_id.is_(None), ProviderBadge.recipient_email == email),
+        )
+    return _provider_badges(session, condition)
+
+
+def provider_badges_for_template(
+    session: Session, provider: str, template_external_id: str
+) -> list[ProviderBadgeRecord]:
+    return _provider_badges(
+        session,
+        and_(
+            ProviderBadge.provider == provider,
+            ProviderBadge.template_external_id == template_external_id,
+        ),
+    )
+
+
+def _provider_badges(session: Session, condition: Any) -> list[ProviderBadgeRecord]:
     stmt = (
         select(ProviderBadge)
-        .where(ProviderBadge.award_id == award_id)
-        .order_by(ProviderBadge.id)
+        .where(condition)
+        .order_by(ProviderBadge.provider, ProviderBadge.id)
         .execution_options(populate_existing=True)
     )
     return [

@@ -117,6 +117,20 @@ async def test_connect_sync_award_issue(
         )
     assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
 
+    by_learner = await providers.ListProviderBadges(
+        provider_service_pb2.ListProviderBadgesRequest(learner_id="ada")
+    )
+    by_template = await providers.ListProviderBadges(
+        provider_service_pb2.ListProviderBadgesRequest(template_id=f"credly:{template.id}")
+    )
+    assert [(b.external_id, b.state, b.award_id) for b in by_learner.badges] == [
+        (issuance.provider_badge_id, "pending", issuance.award_id)
+    ]
+    assert list(by_template.badges) == list(by_learner.badges)
+    with pytest.raises(grpc.aio.AioRpcError) as neither:
+        await providers.ListProviderBadges(provider_service_pb2.ListProviderBadgesRequest())
+    assert neither.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
 
 async def test_a_refused_token_and_an_unknown_organisation_say_so(
     emulator: EmulatorServer, channel: grpc.aio.Channel

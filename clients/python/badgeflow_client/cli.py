@@ -19,6 +19,7 @@
     providers list | disconnect ID | sync ID
     issuances list [--state pending|sent|failed] [--limit N]
     issuances retry ID
+    badges provider --learner ID | --template ID
 
 `--server` defaults to $BADGEFLOW_SERVER, else 127.0.0.1:50151. `--json` prints responses
 as JSON (proto field names): one object, or one object per line for streams. Errors go to
@@ -547,6 +548,21 @@ def _issuances_list(client: BadgeflowClient, args: argparse.Namespace, console: 
     return EXIT_OK
 
 
+def _badges_provider(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+    if bool(args.learner) == bool(args.template):
+        raise InputError("give exactly one of --learner and --template")
+    for badge in client.provider_badges(learner_id=args.learner, template_id=args.template):
+        if console.as_json:
+            console.message(badge)
+            continue
+        award = f"award {badge.award_id}" if badge.award_id else "issued on the provider"
+        console.line(
+            f"{badge.provider}:{badge.external_id}  {badge.state}  {badge.recipient_email}  "
+            f"{badge.template_external_id}  {award}"
+        )
+    return EXIT_OK
+
+
 def _issuances_retry(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
     item = client.retry_issuance(args.id)
     console.message(item) if console.as_json else console.line(f"issuance {item.id} queued again")
@@ -729,6 +745,16 @@ def _add_issuances(commands: Any) -> None:
     )
 
 
+def _add_badges(commands: Any) -> None:
+    badges = commands.add_parser(
+        "badges", help="badges as the providers hold them", description="Provider badges."
+    )
+    sub = badges.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = _add(sub, "provider", _badges_provider, "a learner's or a template's provider badges")
+    listing.add_argument("--learner", default="", metavar="ID")
+    listing.add_argument("--template", default="", metavar="ID")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The badgectl argument parser (every command has `--help`)."""
     parser = argparse.ArgumentParser(
@@ -760,6 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_awards,
         _add_providers,
         _add_issuances,
+        _add_badges,
     ):
         add(commands)
     return parser

@@ -363,6 +363,16 @@ class BadgeflowClient:
         request = provider_service_pb2.RetryIssuanceRequest(issuance_id=issuance_id)
         return self._call(self._providers.RetryIssuance, request).issuance
 
+    def provider_badges(
+        self, *, learner_id: str = "", template_id: str = ""
+    ) -> list[provider_pb2.ProviderBadge]:
+        """The provider badges of a learner or of a template (give one), with their
+        provider ids and states, including badges issued directly on the provider."""
+        request = provider_service_pb2.ListProviderBadgesRequest(
+            learner_id=learner_id, template_id=template_id
+        )
+        return list(self._call(self._providers.ListProviderBadges, request).badges)
+
     # -- progress and awards -------------------------------------------------------
 
     def learner_progress(self, learner_id: str) -> progress_service_pb2.GetLearnerProgressResponse:

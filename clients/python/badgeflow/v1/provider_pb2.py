@@ -25,17 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x61\x64geflow/v1/provider.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x01\n\x12ProviderConnection\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x17\n\x0forganization_id\x18\x04 \x01(\t\x12\x10\n\x08\x62\x61se_url\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x06 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf1\x01\n\x08Issuance\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x61ward_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x13\n\x0btemplate_id\x18\x04 \x01(\t\x12*\n\x05state\x18\x05 \x01(\x0e\x32\x1b.badgeflow.v1.IssuanceState\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x35\n\x11next_attempt_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x19\n\x11provider_badge_id\x18\t \x01(\t*\x7f\n\rIssuanceState\x12\x1e\n\x1aISSUANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16ISSUANCE_STATE_PENDING\x10\x01\x12\x17\n\x13ISSUANCE_STATE_SENT\x10\x02\x12\x19\n\x15ISSUANCE_STATE_FAILED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x61\x64geflow/v1/provider.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x01\n\x12ProviderConnection\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x17\n\x0forganization_id\x18\x04 \x01(\t\x12\x10\n\x08\x62\x61se_url\x18\x05 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x06 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf1\x01\n\x08Issuance\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08\x61ward_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x13\n\x0btemplate_id\x18\x04 \x01(\t\x12*\n\x05state\x18\x05 \x01(\x0e\x32\x1b.badgeflow.v1.IssuanceState\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x35\n\x11next_attempt_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x19\n\x11provider_badge_id\x18\t \x01(\t\"\xa5\x02\n\rProviderBadge\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\x12\x1c\n\x14template_external_id\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x17\n\x0frecipient_email\x18\x05 \x01(\t\x12\x10\n\x08\x61ward_id\x18\x06 \x01(\t\x12.\n\nissue_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0breplaced_by\x18\t \x01(\t\x12\x0b\n\x03url\x18\n \x01(\t\x12\x12\n\naccept_url\x18\x0b \x01(\t*\x7f\n\rIssuanceState\x12\x1e\n\x1aISSUANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16ISSUANCE_STATE_PENDING\x10\x01\x12\x17\n\x13ISSUANCE_STATE_SENT\x10\x02\x12\x19\n\x15ISSUANCE_STATE_FAILED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'badgeflow.v1.provider_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ISSUANCESTATE']._serialized_start=542
-  _globals['_ISSUANCESTATE']._serialized_end=669
+  _globals['_ISSUANCESTATE']._serialized_start=838
+  _globals['_ISSUANCESTATE']._serialized_end=965
   _globals['_PROVIDERCONNECTION']._serialized_start=79
   _globals['_PROVIDERCONNECTION']._serialized_end=296
   _globals['_ISSUANCE']._serialized_start=299
   _globals['_ISSUANCE']._serialized_end=540
+  _globals['_PROVIDERBADGE']._serialized_start=543
+  _globals['_PROVIDERBADGE']._serialized_end=836
 # @@protoc_insertion_point(module_scope)

@@ -61,3 +61,29 @@ class Issuance(_message.Message):
     last_error: str
     provider_badge_id: str
     def __init__(self, id: _Optional[int] = ..., award_id: _Optional[str] = ..., action: _Optional[str] = ..., template_id: _Optional[str] = ..., state: _Optional[_Union[IssuanceState, str]] = ..., attempts: _Optional[int] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., provider_badge_id: _Optional[str] = ...) -> None: ...
+
+class ProviderBadge(_message.Message):
+    __slots__ = ("provider", "external_id", "template_external_id", "state", "recipient_email", "award_id", "issue_time", "expire_time", "replaced_by", "url", "accept_url")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    AWARD_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_BY_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_URL_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    external_id: str
+    template_external_id: str
+    state: str
+    recipient_email: str
+    award_id: str
+    issue_time: _timestamp_pb2.Timestamp
+    expire_time: _timestamp_pb2.Timestamp
+    replaced_by: str
+    url: str
+    accept_url: str
+    def __init__(self, provider: _Optional[str] = ..., external_id: _Optional[str] = ..., template_external_id: _Optional[str] = ..., state: _Optional[str] = ..., recipient_email: _Optional[str] = ..., award_id: _Optional[str] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaced_by: _Optional[str] = ..., url: _Optional[str] = ..., accept_url: _Optional[str] = ...) -> None: ...

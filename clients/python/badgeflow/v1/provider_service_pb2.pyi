@@ -92,3 +92,17 @@ class RetryIssuanceResponse(_message.Message):
     ISSUANCE_FIELD_NUMBER: _ClassVar[int]
     issuance: _provider_pb2.Issuance
     def __init__(self, issuance: _Optional[_Union[_provider_pb2.Issuance, _Mapping]] = ...) -> None: ...
+
+class ListProviderBadgesRequest(_message.Message):
+    __slots__ = ("learner_id", "template_id")
+    LEARNER_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    learner_id: str
+    template_id: str
+    def __init__(self, learner_id: _Optional[str] = ..., template_id: _Optional[str] = ...) -> None: ...
+
+class ListProviderBadgesResponse(_message.Message):
+    __slots__ = ("badges",)
+    BADGES_FIELD_NUMBER: _ClassVar[int]
+    badges: _containers.RepeatedCompositeFieldContainer[_provider_pb2.ProviderBadge]
+    def __init__(self, badges: _Optional[_Iterable[_Union[_provider_pb2.ProviderBadge, _Mapping]]] = ...) -> None: ...

@@ -65,6 +65,11 @@ class ProviderServiceStub:
                 request_serializer=badgeflow_dot_v1_dot_provider__service__pb2.RetryIssuanceRequest.SerializeToString,
                 response_deserializer=badgeflow_dot_v1_dot_provider__service__pb2.RetryIssuanceResponse.FromString,
                 _registered_method=True)
+        self.ListProviderBadges = channel.unary_unary(
+                '/badgeflow.v1.ProviderService/ListProviderBadges',
+                request_serializer=badgeflow_dot_v1_dot_provider__service__pb2.ListProviderBadgesRequest.SerializeToString,
+                response_deserializer=badgeflow_dot_v1_dot_provider__service__pb2.ListProviderBadgesResponse.FromString,
+                _registered_method=True)
 
 
 class ProviderServiceServicer:
@@ -117,6 +122,14 @@ class ProviderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListProviderBadges(self, request, context):
+        """Lists the provider badges of a learner or of a template, including badges issued
+        directly on the provider that reconciliation found.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProviderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -149,6 +162,11 @@ def add_ProviderServiceServicer_to_server(servicer, server):
                     servicer.RetryIssuance,
                     request_deserializer=badgeflow_dot_v1_dot_provider__service__pb2.RetryIssuanceRequest.FromString,
                     response_serializer=badgeflow_dot_v1_dot_provider__service__pb2.RetryIssuanceResponse.SerializeToString,
+            ),
+            'ListProviderBadges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProviderBadges,
+                    request_deserializer=badgeflow_dot_v1_dot_provider__service__pb2.ListProviderBadgesRequest.FromString,
+                    response_serializer=badgeflow_dot_v1_dot_provider__service__pb2.ListProviderBadgesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +332,33 @@ class ProviderService:
             '/badgeflow.v1.ProviderService/RetryIssuance',
             badgeflow_dot_v1_dot_provider__service__pb2.RetryIssuanceRequest.SerializeToString,
             badgeflow_dot_v1_dot_provider__service__pb2.RetryIssuanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProviderBadges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/badgeflow.v1.ProviderService/ListProviderBadges',
+            badgeflow_dot_v1_dot_provider__service__pb2.ListProviderBadgesRequest.SerializeToString,
+            badgeflow_dot_v1_dot_provider__service__pb2.ListProviderBadgesResponse.FromString,
             options,
             channel_credentials,
             insecure,
