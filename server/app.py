@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import grpc
 from badgeflow.v1 import (
+    award_service_pb2,
+    award_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
     progress_service_pb2,
@@ -26,11 +28,13 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from server.awards_admin import AwardAdmin
 from server.engine.broadcast import AwardBroadcaster
 from server.ingest import Ingestor, RulesHolder
 from server.logs import configure_logging
 from server.provider_runtime import ProviderRuntime
 from server.rules_admin import RuleAdmin, StoredRulesInvalid, load_active_rules
+from server.services.awards import AwardServiceServicer
 from server.services.events import EventServiceServicer
 from server.services.progress import ProgressServiceServicer
 from server.services.providers import ProviderServiceServicer
@@ -53,6 +57,7 @@ SERVICE_NAMES = tuple(
         (template_service_pb2, "TemplateService"),
         (progress_service_pb2, "ProgressService"),
         (provider_service_pb2, "ProviderService"),
+        (award_service_pb2, "AwardService"),
     )
 )
 _OVERALL = ""  # the health service's name for the server as a whole
@@ -119,6 +124,9 @@ async def build_server(settings: Settings) -> App:
     assert providers.admin is not None
     provider_service_pb2_grpc.add_ProviderServiceServicer_to_server(
         ProviderServiceServicer(runner, providers.admin, providers.sync), server
+    )
+    award_service_pb2_grpc.add_AwardServiceServicer_to_server(
+        AwardServiceServicer(AwardAdmin(runner, broadcaster)), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

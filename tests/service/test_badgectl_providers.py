@@ -69,6 +69,7 @@ async def test_the_provider_commands(
     assert await run("badges", "provider", "--learner", "ada") == 0
     assert capsys.readouterr().out == ""
     assert await run("badges", "provider") == 2
+    assert await run("badges", "revoke", "999", "--reason", "test") == 3
     assert await run("providers", "disconnect", CONNECTION) == 0
     assert capsys.readouterr().out.endswith(f"disconnected {CONNECTION}\n")
     assert await run("providers", "sync", CONNECTION) == 4

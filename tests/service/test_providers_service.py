@@ -10,7 +10,10 @@ from pathlib import Path
 import grpc
 import pytest
 from badgeflow.v1 import (
+    award_service_pb2,
+    award_service_pb2_grpc,
     event_service_pb2,
+    progress_pb2,
     provider_pb2,
     provider_service_pb2,
     provider_service_pb2_grpc,
@@ -188,3 +191,62 @@ async def test_disconnect_stops_issuing_and_keeps_the_record(
             provider_service_pb2.SyncTemplatesRequest(connection_id=reply.connection.id)
         )
     assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_an_admin_revocation_reaches_the_provider_and_sticks(
+    emulator: EmulatorServer, quiet_app: App, channel: grpc.aio.Channel
+) -> None:
+    providers = provider_service_pb2_grpc.ProviderServiceStub(channel)
+    org = next(iter(emulator.state.credly.organizations.values()))
+    await providers.ConnectProvider(_connect("credly", org.id, org.token, emulator.credly_url))
+    template = next(t for t in org.templates.values() if t.name == "Demo Skill 03")
+    rules = (
+        f'badge "skill" {{\n template credly "{template.id}"\n'
+        " require on course_passed where is_passing\n}\n"
+    )
+    s = stubs(channel)
+    await apply_and_activate(s, rules, f"credly:{template.id}")
+    await s.events.PublishEvents(
+        event_service_pb2.PublishEventsRequest(events=[passed("e1", "ada")])
+    )
+    worker = IssuanceWorker(
+        quiet_app.runner, quiet_app.providers.registry, policy=RetryPolicy(base_delay=0.0)
+    )
+    await worker.run_once()
+    (issuance,) = (
+        await providers.ListIssuances(provider_service_pb2.ListIssuancesRequest())
+    ).issuances
+
+    awards = award_service_pb2_grpc.AwardServiceStub(channel)
+    revoked = await awards.RevokeAward(
+        award_service_pb2.RevokeAwardRequest(award_id=issuance.award_id, reason="issued in error")
+    )
+    assert (revoked.award.state, revoked.award.revoked_by, revoked.award.revoke_reason) == (
+        progress_pb2.AWARD_STATE_REVOKED,
+        progress_pb2.REVOKED_BY_ADMIN,
+        "issued in error",
+    )
+    await worker.run_once()
+    (badge,) = emulator.state.credly_badges(org.id)
+    assert badge["state"] == "revoked"
+
+    await s.events.PublishEvents(
+        event_service_pb2.PublishEventsRequest(events=[passed("e2", "ada")])
+    )
+    await worker.run_once()
+    assert len(emulator.state.credly_badges(org.id)) == 1  # processing never re-awards it
+
+    for request, code in (
+        (
+            award_service_pb2.RevokeAwardRequest(award_id=issuance.award_id, reason="again"),
+            "FAILED_PRECONDITION",
+        ),
+        (award_service_pb2.RevokeAwardRequest(award_id="999", reason="x"), "NOT_FOUND"),
+        (
+            award_service_pb2.RevokeAwardRequest(award_id=issuance.award_id, reason=" "),
+            "INVALID_ARGUMENT",
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await awards.RevokeAward(request)
+        assert caught.value.code().name == code

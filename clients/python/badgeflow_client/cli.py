@@ -20,6 +20,7 @@
     issuances list [--state pending|sent|failed] [--limit N]
     issuances retry ID
     badges provider --learner ID | --template ID
+    badges revoke AWARD_ID --reason TEXT
 
 `--server` defaults to $BADGEFLOW_SERVER, else 127.0.0.1:50151. `--json` prints responses
 as JSON (proto field names): one object, or one object per line for streams. Errors go to
@@ -563,6 +564,12 @@ def _badges_provider(client: BadgeflowClient, args: argparse.Namespace, console:
     return EXIT_OK
 
 
+def _badges_revoke(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
+    award = client.revoke_award(args.award_id, args.reason)
+    console.message(award) if console.as_json else console.line(f"revoked award {award.id}")
+    return EXIT_OK
+
+
 def _issuances_retry(client: BadgeflowClient, args: argparse.Namespace, console: _Console) -> int:
     item = client.retry_issuance(args.id)
     console.message(item) if console.as_json else console.line(f"issuance {item.id} queued again")
@@ -753,6 +760,9 @@ def _add_badges(commands: Any) -> None:
     listing = _add(sub, "provider", _badges_provider, "a learner's or a template's provider badges")
     listing.add_argument("--learner", default="", metavar="ID")
     listing.add_argument("--template", default="", metavar="ID")
+    revoke = _add(sub, "revoke", _badges_revoke, "revoke an award here and on the provider")
+    revoke.add_argument("award_id", metavar="AWARD_ID")
+    revoke.add_argument("--reason", required=True, help="why; recorded and sent to Credly")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import grpc
 from badgeflow.v1 import (
+    award_service_pb2,
+    award_service_pb2_grpc,
     common_pb2,
     event_pb2,
     event_service_pb2,
@@ -147,6 +149,7 @@ class BadgeflowClient:
         self._templates = template_service_pb2_grpc.TemplateServiceStub(self._channel)
         self._progress = progress_service_pb2_grpc.ProgressServiceStub(self._channel)
         self._providers = provider_service_pb2_grpc.ProviderServiceStub(self._channel)
+        self._awards = award_service_pb2_grpc.AwardServiceStub(self._channel)
 
     def __enter__(self) -> BadgeflowClient:
         return self
@@ -372,6 +375,16 @@ class BadgeflowClient:
             learner_id=learner_id, template_id=template_id
         )
         return list(self._call(self._providers.ListProviderBadges, request).badges)
+
+    def revoke_award(self, award_id: str, reason: str) -> progress_pb2.Award:
+        """Revoke an award here and on the provider; processing never awards it again.
+
+        Example:
+            >>> client.revoke_award("42", "issued in error").state  # doctest: +SKIP
+            2
+        """
+        request = award_service_pb2.RevokeAwardRequest(award_id=award_id, reason=reason)
+        return self._call(self._awards.RevokeAward, request).award
 
     # -- progress and awards -------------------------------------------------------
 
