@@ -34,6 +34,7 @@ from server.domain import (
     RevokedBy,
 )
 from server.providers.base import BadgeProvider, ProviderBadge, ProviderBadgeState
+from server.providers.records import provider_badge_record
 from server.store import awards as awards_repo
 from server.store import outbox as outbox_repo
 from server.store.sync import get_provider_badge
@@ -95,7 +96,9 @@ def apply_provider_badge(
     award_id = _linked_award(session, badge.earner_key)
     if award_id is None and stored is not None:
         award_id = stored.award_id
-    outbox_repo.upsert_provider_badge(session, _record(provider, badge, award_id), now)
+    outbox_repo.upsert_provider_badge(
+        session, provider_badge_record(provider, badge, award_id), now
+    )
     revoked = award_id is not None and _revoke_if_current(session, provider, award_id, badge, now)
     return BadgeOutcome(award_id, revoked_here=revoked, stale=False)
 
@@ -193,20 +196,3 @@ def _stands_for(session: Session, award_id: int, badge: ProviderBadge) -> bool:
         return False  # a new badge is on its way
     parsed = _earner_key(badge.earner_key)
     return parsed is None or parsed[1] == latest.id
-
-
-def _record(provider: str, badge: ProviderBadge, award_id: int | None) -> ProviderBadgeRecord:
-    return ProviderBadgeRecord(
-        provider=provider,
-        external_id=badge.external_id,
-        template_external_id=badge.template_external_id,
-        state=badge.state.value,
-        recipient_email=badge.recipient_email,
-        award_id=award_id,
-        issued_at=badge.issued_at,
-        expires_at=badge.expires_at,
-        replaced_by=badge.replaced_by,
-        url=badge.url,
-        accept_url=badge.accept_url,
-        updated_at=badge.updated_at,
-    )

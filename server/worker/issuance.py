@@ -43,6 +43,7 @@ from server.providers.errors import (
     ProviderRejected,
     ProviderTransportError,
 )
+from server.providers.records import provider_badge_record
 from server.store import awards as awards_repo
 from server.store import learners as learners_repo
 from server.store import outbox as outbox_repo
@@ -270,7 +271,7 @@ class IssuanceWorker:
             outbox_repo.save_item(session, item, now)
             if badge is not None and context is not None:
                 outbox_repo.upsert_provider_badge(
-                    session, _record(provider, badge, context.award), now
+                    session, provider_badge_record(provider, badge, context.award.id), now
                 )
 
         await self._runner.write(save)
@@ -312,21 +313,4 @@ def _issue_request(item: OutboxItem, context: _Context) -> IssueRequest:
         earner_key=earner_key(item),
         expires_at=award.expires_at,
         evidence=tuple(EvidenceSpec(e.kind, e.name, e.value) for e in award.evidence),
-    )
-
-
-def _record(provider: str, badge: ProviderBadge, award: AwardRecord) -> ProviderBadgeRecord:
-    return ProviderBadgeRecord(
-        provider=provider,
-        external_id=badge.external_id,
-        template_external_id=badge.template_external_id,
-        state=badge.state.value,
-        recipient_email=badge.recipient_email,
-        award_id=award.id,
-        issued_at=badge.issued_at,
-        expires_at=badge.expires_at,
-        replaced_by=badge.replaced_by,
-        url=badge.url,
-        accept_url=badge.accept_url,
-        updated_at=badge.updated_at,
     )
