@@ -200,23 +200,24 @@ def _provider_badges(session: Session, condition: Any) -> list[ProviderBadgeReco
         .order_by(ProviderBadge.provider, ProviderBadge.id)
         .execution_options(populate_existing=True)
     )
-    return [
-        ProviderBadgeRecord(
-            provider=r.provider,
-            external_id=r.external_id,
-            template_external_id=r.template_external_id,
-            state=r.state,
-            recipient_email=r.recipient_email,
-            award_id=r.award_id,
-            issued_at=r.issued_at,
-            expires_at=r.expires_at,
-            replaced_by=r.replaced_by,
-            url=r.url,
-            accept_url=r.accept_url,
-            updated_at=r.updated_at,
-        )
-        for r in session.scalars(stmt)
-    ]
+    return [provider_badge_from_row(r) for r in session.scalars(stmt)]
+
+
+def provider_badge_from_row(row: ProviderBadge) -> ProviderBadgeRecord:
+    return ProviderBadgeRecord(
+        provider=row.provider,
+        external_id=row.external_id,
+        template_external_id=row.template_external_id,
+        state=row.state,
+        recipient_email=row.recipient_email,
+        award_id=row.award_id,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        replaced_by=row.replaced_by,
+        url=row.url,
+        accept_url=row.accept_url,
+        updated_at=row.updated_at,
+    )
 
 
 def _to_item(row: Outbox) -> OutboxItem:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from server.domain import ProviderBadgeRecord
 from server.store._statements import chunks, upsert_insert
 from server.store.models import ProviderBadge, Template, WebhookEvent
+from server.store.outbox import provider_badge_from_row
 from server.store.templates import template_id
 
 __all__ = [
@@ -92,20 +93,7 @@ def get_provider_badge(
     row = session.scalar(stmt)
     if row is None:
         return None
-    return ProviderBadgeRecord(
-        provider=row.provider,
-        external_id=row.external_id,
-        template_external_id=row.template_external_id,
-        state=row.state,
-        recipient_email=row.recipient_email,
-        award_id=row.award_id,
-        issued_at=row.issued_at,
-        expires_at=row.expires_at,
-        replaced_by=row.replaced_by,
-        url=row.url,
-        accept_url=row.accept_url,
-        updated_at=row.updated_at,
-    )
+    return provider_badge_from_row(row)
 
 
 def _templates(session: Session, ids: Sequence[str]) -> dict[str, Template]:
