@@ -135,9 +135,11 @@ class ProviderServiceServicer(provider_service_pb2_grpc.ProviderServiceServicer)
             )
         limit = min(request.limit or 100, MAX_LIST)
         state = _FROM_PROTO.get(request.state)
-        items = await self._runner.read(lambda s: outbox_repo.list_outbox(s, state=state))
+        items = await self._runner.read(
+            lambda s: outbox_repo.list_outbox(s, state=state, newest=limit)
+        )
         return provider_service_pb2.ListIssuancesResponse(
-            issuances=[issuance_to_proto(i) for i in items[-limit:]]
+            issuances=[issuance_to_proto(i) for i in items]
         )
 
     @grpc_errors
@@ -148,8 +150,7 @@ class ProviderServiceServicer(provider_service_pb2_grpc.ProviderServiceServicer)
         retried = await self._runner.write(
             lambda s: outbox_repo.retry_failed(s, issuance_id, utcnow())
         )
-        items = await self._runner.read(lambda s: outbox_repo.list_outbox(s))
-        found = next((i for i in items if i.id == issuance_id), None)
+        found = await self._runner.read(lambda s: outbox_repo.get_outbox_item(s, issuance_id))
         if found is None:
             raise NotFound(
                 "ISSUANCE_NOT_FOUND",

@@ -40,6 +40,7 @@ from server.store.learners import get_learner, upsert_learners
 from server.store.outbox import (
     claim_due,
     enqueue,
+    get_outbox_item,
     list_outbox,
     outbox_counts,
     provider_badges_for_award,
@@ -81,6 +82,7 @@ __all__ = [
     "get_connection",
     "get_event",
     "get_learner",
+    "get_outbox_item",
     "get_provider_badge",
     "get_template",
     "head_revision",

@@ -21,6 +21,7 @@ from server.store.models import Award, Outbox, ProviderBadge
 __all__ = [
     "claim_due",
     "enqueue",
+    "get_outbox_item",
     "list_outbox",
     "outbox_counts",
     "provider_badges_for_award",
@@ -108,14 +109,28 @@ def save_item(session: Session, item: OutboxItem, now: datetime) -> None:
 
 
 def list_outbox(
-    session: Session, *, state: OutboxState | None = None, award_id: int | None = None
+    session: Session,
+    *,
+    state: OutboxState | None = None,
+    award_id: int | None = None,
+    newest: int | None = None,
 ) -> list[OutboxItem]:
-    stmt = select(Outbox).order_by(Outbox.id).execution_options(populate_existing=True)
+    """Items in id order; with `newest`, only the last that many (read as such, not
+    filtered after loading the whole queue)."""
+    stmt = select(Outbox).execution_options(populate_existing=True)
     if state is not None:
         stmt = stmt.where(Outbox.state == state.value)
     if award_id is not None:
         stmt = stmt.where(Outbox.award_id == award_id)
-    return [_to_item(r) for r in session.scalars(stmt)]
+    if newest is not None:
+        rows = session.scalars(stmt.order_by(Outbox.id.desc()).limit(newest)).all()
+        return [_to_item(r) for r in reversed(rows)]
+    return [_to_item(r) for r in session.scalars(stmt.order_by(Outbox.id))]
+
+
+def get_outbox_item(session: Session, item_id: int) -> OutboxItem | None:
+    row = session.get(Outbox, item_id, populate_existing=True)
+    return _to_item(row) if row is not None else None
 
 
 def outbox_counts(session: Session) -> dict[str, int]:

@@ -23,6 +23,7 @@ from server.store import (
     claim_due,
     enqueue,
     ensure_templates,
+    get_outbox_item,
     insert_award,
     list_outbox,
     make_session_factory,
@@ -142,3 +143,15 @@ def test_an_award_and_its_outbox_item_commit_together(engine: Engine) -> None:
         "accredible:5",
         OutboxState.PENDING,
     )
+
+
+def test_newest_items_and_one_item_are_read_directly(
+    session: Session, template: TemplateRecord
+) -> None:
+    awards = [_award(session, template, f"l{i}") for i in range(4)]
+    enqueue(session, [OutboxItem(a, OutboxAction.ISSUE, template.id) for a in awards], NOW)
+    session.commit()
+    assert [i.award_id for i in list_outbox(session, newest=2)] == awards[2:]
+    first = list_outbox(session)[0]
+    assert get_outbox_item(session, first.id) == first
+    assert get_outbox_item(session, 10_000) is None
