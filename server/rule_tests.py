@@ -168,10 +168,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def _percent(badge: CompiledBadge | None, store: MemoryBatchStore, key: tuple[str, str]) -> float:
     record = store.progress.get(key)
-    if record is None or badge is None or not badge.groups:
+    if record is None or badge is None:
         return 0.0
-    fulfilled = sum(1 for status in prog.group_statuses(badge, record) if status.fulfilled_by)
-    return round(100.0 * fulfilled / len(badge.groups), 2)
+    return prog.percent(prog.fulfilled_groups(badge, record), len(badge.groups))
 
 
 def _check(

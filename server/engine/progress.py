@@ -18,6 +18,8 @@ __all__ = [
     "GroupStatus",
     "collect_evidence",
     "describe_partial",
+    "fulfilled_groups",
+    "percent",
     "fulfil",
     "group_statuses",
     "recount",
@@ -45,12 +47,21 @@ def group_statuses(badge: CompiledBadge, progress: ProgressRecord) -> list[Group
     return [GroupStatus(g, _earliest_member(g, progress)) for g in badge.groups]
 
 
+def fulfilled_groups(badge: CompiledBadge, progress: ProgressRecord) -> int:
+    return sum(
+        1 for g in badge.groups if any(r.name in progress.requirements for r in g.requirements)
+    )
+
+
+def percent(fulfilled: int, total: int) -> float:
+    """Share of groups fulfilled, as views show it."""
+    return round(100.0 * fulfilled / total, 2) if total else 0.0
+
+
 def recount(badge: CompiledBadge, progress: ProgressRecord) -> None:
     """Refresh the stored group counts from the requirements."""
     progress.total_groups = len(badge.groups)
-    progress.fulfilled_groups = sum(
-        1 for g in badge.groups if any(r.name in progress.requirements for r in g.requirements)
-    )
+    progress.fulfilled_groups = fulfilled_groups(badge, progress)
 
 
 def render_evidence(badge: CompiledBadge, payload: Mapping[str, Any]) -> tuple[EvidenceItem, ...]:

@@ -11,7 +11,7 @@ from dsl import CompiledBadge
 from server.domain import AwardRecord, ProgressRecord
 from server.engine.awarding import ChangeKind
 from server.engine.broadcast import AwardBroadcaster, SubscriberTooSlow
-from server.engine.progress import describe_partial, group_statuses
+from server.engine.progress import GroupStatus, describe_partial, group_statuses, percent
 from server.errors import (
     FieldViolation,
     InvalidArgument,
@@ -37,9 +37,11 @@ _KINDS = {
 }
 
 
-def _groups(badge: CompiledBadge, record: ProgressRecord) -> list[progress_pb2.GroupProgress]:
+def _groups(
+    statuses: list[GroupStatus], record: ProgressRecord
+) -> list[progress_pb2.GroupProgress]:
     groups = []
-    for status in group_statuses(badge, record):
+    for status in statuses:
         members = []
         for req in status.group.requirements:
             state = record.requirements.get(req.name)
@@ -67,20 +69,17 @@ def _groups(badge: CompiledBadge, record: ProgressRecord) -> list[progress_pb2.G
 def progress_to_proto(
     record: ProgressRecord, badge: CompiledBadge | None, award: AwardRecord | None
 ) -> progress_pb2.TemplateProgress:
+    statuses = group_statuses(badge, record) if badge else []
     total = len(badge.groups) if badge else record.total_groups
-    fulfilled = (
-        sum(1 for s in group_statuses(badge, record) if s.fulfilled_by)
-        if badge
-        else record.fulfilled_groups
-    )
+    fulfilled = sum(1 for s in statuses if s.fulfilled_by) if badge else record.fulfilled_groups
     return progress_pb2.TemplateProgress(
         template_id=record.template_id,
         badge=badge.slug if badge else "",
         learner_id=record.learner_id,
         fulfilled_groups=fulfilled,
         total_groups=total,
-        percent=round(100.0 * fulfilled / total, 2) if total else 0.0,
-        groups=_groups(badge, record) if badge else [],
+        percent=percent(fulfilled, total),
+        groups=_groups(statuses, record),
         award=award_to_proto(award) if award else None,
         times_awarded=record.times_awarded,
         update_time=timestamp(record.updated_at),
