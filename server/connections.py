@@ -94,6 +94,14 @@ def _validate(kind: str, organization_id: str, token: str) -> None:
         )
 
 
+def _not_found(connection_id: str) -> NotFound:
+    return NotFound(
+        "CONNECTION_NOT_FOUND",
+        f"no provider connection {connection_id!r}",
+        metadata={"connection_id": connection_id},
+    )
+
+
 class ConnectionAdmin:
     def __init__(
         self,
@@ -172,11 +180,7 @@ class ConnectionAdmin:
                 lambda s: connections_repo.set_connection_active(s, connection_id, False, utcnow())
             )
             if not found:
-                raise NotFound(
-                    "CONNECTION_NOT_FOUND",
-                    f"no provider connection {connection_id!r}",
-                    metadata={"connection_id": connection_id},
-                )
+                raise _not_found(connection_id)
             await self._after_change()
         record = await self.get(connection_id)
         _log.info("provider disconnected", extra={"connection_id": connection_id})
@@ -187,11 +191,7 @@ class ConnectionAdmin:
             lambda s: connections_repo.get_connection(s, connection_id)
         )
         if record is None:
-            raise NotFound(
-                "CONNECTION_NOT_FOUND",
-                f"no provider connection {connection_id!r}",
-                metadata={"connection_id": connection_id},
-            )
+            raise _not_found(connection_id)
         return record
 
     async def list(self) -> list[ConnectionRecord]:

@@ -24,6 +24,7 @@ from server.secrets import SecretBox, load_secret_box
 from server.settings import Settings, SettingsError
 from server.store import connections as connections_repo
 from server.store import templates as templates_repo
+from server.sync import sync_connection
 from server.transactions import TransactionRunner
 from server.webhooks import WebhookApp, build_webhook_app
 from server.worker.issuance import IssuanceWorker
@@ -113,8 +114,6 @@ class ProviderRuntime:
 
     async def sync(self, connection_id: str) -> tuple[list[str], list[str], list[str]]:
         """Sync one connection's templates, then put the new active set in force."""
-        from server.sync import sync_connection  # imported late: sync imports the store layer
-
         record: ConnectionRecord | None = await self.runner.read(
             lambda s: connections_repo.get_connection(s, connection_id)
         )
@@ -130,6 +129,7 @@ class ProviderRuntime:
         return list(report.created), list(report.updated), list(report.deactivated)
 
     async def _start_demo_emulator(self) -> None:
+        # Imported here: only `make run`-style demo servers load the emulator.
         from server.providers.emulator import (
             DEMO_ACCREDIBLE_KEY,
             DEMO_CREDLY_ORG_ID,
