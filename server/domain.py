@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "AwardOrigin",
     "AwardRecord",
     "AwardState",
     "ConnectionRecord",
@@ -38,6 +39,14 @@ class AwardState(enum.StrEnum):
 class RevokedBy(enum.StrEnum):
     PENALTY = "penalty"
     ADMIN = "admin"
+
+
+class AwardOrigin(enum.StrEnum):
+    """How an award came about: live processing, an admin's grant, or a backfill."""
+
+    RULES = "rules"
+    GRANT = "grant"
+    BACKFILL = "backfill"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,8 @@ class AwardRecord:
     revoke_reason: str = ""
     expires_at: datetime | None = None
     evidence: tuple[EvidenceItem, ...] = ()
+    origin: AwardOrigin = AwardOrigin.RULES
+    grant_reason: str = ""
     id: int | None = None
 
 

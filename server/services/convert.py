@@ -9,7 +9,7 @@ from typing import Any
 from badgeflow.v1 import event_pb2, progress_pb2
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from server.domain import AwardRecord, AwardState, LearnerRecord, RevokedBy
+from server.domain import AwardOrigin, AwardRecord, AwardState, LearnerRecord, RevokedBy
 from server.engine.events import EventAck, IncomingEvent, Outcome
 
 __all__ = [
@@ -24,6 +24,11 @@ _OUTCOMES = {
     Outcome.ACCEPTED: event_pb2.EVENT_OUTCOME_ACCEPTED,
     Outcome.DUPLICATE: event_pb2.EVENT_OUTCOME_DUPLICATE,
     Outcome.REJECTED: event_pb2.EVENT_OUTCOME_REJECTED,
+}
+_AWARD_ORIGINS = {
+    AwardOrigin.RULES: progress_pb2.AWARD_ORIGIN_RULES,
+    AwardOrigin.GRANT: progress_pb2.AWARD_ORIGIN_GRANT,
+    AwardOrigin.BACKFILL: progress_pb2.AWARD_ORIGIN_BACKFILL,
 }
 _AWARD_STATES = {
     AwardState.AWARDED: progress_pb2.AWARD_STATE_AWARDED,
@@ -139,4 +144,6 @@ def award_to_proto(award: AwardRecord) -> progress_pb2.Award:
             progress_pb2.EvidenceItem(kind=e.kind, name=e.name, value=e.value)
             for e in award.evidence
         ],
+        origin=_AWARD_ORIGINS[award.origin],
+        grant_reason=award.grant_reason,
     )

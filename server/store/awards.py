@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from server.domain import AwardRecord, AwardState, EvidenceItem, RevokedBy
+from server.domain import AwardOrigin, AwardRecord, AwardState, EvidenceItem, RevokedBy
 from server.store._statements import chunks
 from server.store.models import Award
 
@@ -130,6 +130,8 @@ def _to_row(award: AwardRecord) -> dict[str, Any]:
         "event_ids": list(award.event_ids),
         "expires_at": award.expires_at,
         "evidence": [[e.kind, e.name, e.value] for e in award.evidence],
+        "origin": award.origin.value,
+        "grant_reason": award.grant_reason,
     }
 
 
@@ -148,6 +150,8 @@ def _to_record(row: Award) -> AwardRecord:
         revoke_reason=row.revoke_reason,
         expires_at=row.expires_at,
         evidence=tuple(EvidenceItem(*e) for e in row.evidence),
+        origin=AwardOrigin(row.origin),
+        grant_reason=row.grant_reason,
     )
 
 

@@ -138,7 +138,8 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(255))
     learner_id: Mapped[str] = mapped_column(String(255), index=True)
     occurred_at: Mapped[datetime]
-    received_at: Mapped[datetime]
+    # Indexed (added in 0006) for the retention sweep.
+    received_at: Mapped[datetime] = mapped_column(index=True)
     payload: Mapped[dict[str, Any]]
     source: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
 
@@ -193,6 +194,9 @@ class Award(Base):
     evidence: Mapped[list[list[str]]] = mapped_column(
         json_type(), default=list, server_default=text("'[]'")
     )
+    # "rules", "grant" or "backfill", and a grant's reason (added in 0006).
+    origin: Mapped[str] = mapped_column(String(16), default="rules", server_default="rules")
+    grant_reason: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
 
 class Outbox(Base):

@@ -22,20 +22,29 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from badgeflow.v1 import event_pb2 as badgeflow_dot_v1_dot_event__pb2
 from badgeflow.v1 import progress_pb2 as badgeflow_dot_v1_dot_progress__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n badgeflow/v1/award_service.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1b\x62\x61\x64geflow/v1/progress.proto\"6\n\x12RevokeAwardRequest\x12\x10\n\x08\x61ward_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"9\n\x13RevokeAwardResponse\x12\"\n\x05\x61ward\x18\x01 \x01(\x0b\x32\x13.badgeflow.v1.Award2b\n\x0c\x41wardService\x12R\n\x0bRevokeAward\x12 .badgeflow.v1.RevokeAwardRequest\x1a!.badgeflow.v1.RevokeAwardResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n badgeflow/v1/award_service.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x18\x62\x61\x64geflow/v1/event.proto\x1a\x1b\x62\x61\x64geflow/v1/progress.proto\"6\n\x12RevokeAwardRequest\x12\x10\n\x08\x61ward_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"9\n\x13RevokeAwardResponse\x12\"\n\x05\x61ward\x18\x01 \x01(\x0b\x32\x13.badgeflow.v1.Award\"t\n\x11GrantAwardRequest\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x12\n\nlearner_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12&\n\x07learner\x18\x04 \x01(\x0b\x32\x15.badgeflow.v1.Learner\"8\n\x12GrantAwardResponse\x12\"\n\x05\x61ward\x18\x01 \x01(\x0b\x32\x13.badgeflow.v1.Award\"\'\n\x13ReissueAwardRequest\x12\x10\n\x08\x61ward_id\x18\x01 \x01(\t\"O\n\x14ReissueAwardResponse\x12\"\n\x05\x61ward\x18\x01 \x01(\x0b\x32\x13.badgeflow.v1.Award\x12\x13\n\x0bissuance_id\x18\x02 \x01(\x03\x32\x8a\x02\n\x0c\x41wardService\x12R\n\x0bRevokeAward\x12 .badgeflow.v1.RevokeAwardRequest\x1a!.badgeflow.v1.RevokeAwardResponse\x12O\n\nGrantAward\x12\x1f.badgeflow.v1.GrantAwardRequest\x1a .badgeflow.v1.GrantAwardResponse\x12U\n\x0cReissueAward\x12!.badgeflow.v1.ReissueAwardRequest\x1a\".badgeflow.v1.ReissueAwardResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'badgeflow.v1.award_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REVOKEAWARDREQUEST']._serialized_start=79
-  _globals['_REVOKEAWARDREQUEST']._serialized_end=133
-  _globals['_REVOKEAWARDRESPONSE']._serialized_start=135
-  _globals['_REVOKEAWARDRESPONSE']._serialized_end=192
-  _globals['_AWARDSERVICE']._serialized_start=194
-  _globals['_AWARDSERVICE']._serialized_end=292
+  _globals['_REVOKEAWARDREQUEST']._serialized_start=105
+  _globals['_REVOKEAWARDREQUEST']._serialized_end=159
+  _globals['_REVOKEAWARDRESPONSE']._serialized_start=161
+  _globals['_REVOKEAWARDRESPONSE']._serialized_end=218
+  _globals['_GRANTAWARDREQUEST']._serialized_start=220
+  _globals['_GRANTAWARDREQUEST']._serialized_end=336
+  _globals['_GRANTAWARDRESPONSE']._serialized_start=338
+  _globals['_GRANTAWARDRESPONSE']._serialized_end=394
+  _globals['_REISSUEAWARDREQUEST']._serialized_start=396
+  _globals['_REISSUEAWARDREQUEST']._serialized_end=435
+  _globals['_REISSUEAWARDRESPONSE']._serialized_start=437
+  _globals['_REISSUEAWARDRESPONSE']._serialized_end=516
+  _globals['_AWARDSERVICE']._serialized_start=519
+  _globals['_AWARDSERVICE']._serialized_end=785
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,16 @@ class AwardServiceStub:
                 request_serializer=badgeflow_dot_v1_dot_award__service__pb2.RevokeAwardRequest.SerializeToString,
                 response_deserializer=badgeflow_dot_v1_dot_award__service__pb2.RevokeAwardResponse.FromString,
                 _registered_method=True)
+        self.GrantAward = channel.unary_unary(
+                '/badgeflow.v1.AwardService/GrantAward',
+                request_serializer=badgeflow_dot_v1_dot_award__service__pb2.GrantAwardRequest.SerializeToString,
+                response_deserializer=badgeflow_dot_v1_dot_award__service__pb2.GrantAwardResponse.FromString,
+                _registered_method=True)
+        self.ReissueAward = channel.unary_unary(
+                '/badgeflow.v1.AwardService/ReissueAward',
+                request_serializer=badgeflow_dot_v1_dot_award__service__pb2.ReissueAwardRequest.SerializeToString,
+                response_deserializer=badgeflow_dot_v1_dot_award__service__pb2.ReissueAwardResponse.FromString,
+                _registered_method=True)
 
 
 class AwardServiceServicer:
@@ -55,6 +65,27 @@ class AwardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GrantAward(self, request, context):
+        """Grants a badge by hand to a learner who does not hold it: an award with origin
+        GRANT and the reason, then issuance on the provider as for an earned badge.
+        NOT_FOUND for an unknown template; FAILED_PRECONDITION if the learner holds it
+        already (or an admin revoked it: grant again only after checking why), if the
+        template has no rules bound, or if the learner is unknown and no email is given.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReissueAward(self, request, context):
+        """Issues an award on the provider again, when the provider refused it or issuing gave
+        up, or the provider's badge was rejected, revoked or deleted there. NOT_FOUND for an
+        unknown award; FAILED_PRECONDITION if it is revoked here, if an issuance is still
+        under way, or if the provider holds a live badge for it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AwardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -62,6 +93,16 @@ def add_AwardServiceServicer_to_server(servicer, server):
                     servicer.RevokeAward,
                     request_deserializer=badgeflow_dot_v1_dot_award__service__pb2.RevokeAwardRequest.FromString,
                     response_serializer=badgeflow_dot_v1_dot_award__service__pb2.RevokeAwardResponse.SerializeToString,
+            ),
+            'GrantAward': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantAward,
+                    request_deserializer=badgeflow_dot_v1_dot_award__service__pb2.GrantAwardRequest.FromString,
+                    response_serializer=badgeflow_dot_v1_dot_award__service__pb2.GrantAwardResponse.SerializeToString,
+            ),
+            'ReissueAward': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReissueAward,
+                    request_deserializer=badgeflow_dot_v1_dot_award__service__pb2.ReissueAwardRequest.FromString,
+                    response_serializer=badgeflow_dot_v1_dot_award__service__pb2.ReissueAwardResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +133,60 @@ class AwardService:
             '/badgeflow.v1.AwardService/RevokeAward',
             badgeflow_dot_v1_dot_award__service__pb2.RevokeAwardRequest.SerializeToString,
             badgeflow_dot_v1_dot_award__service__pb2.RevokeAwardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GrantAward(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/badgeflow.v1.AwardService/GrantAward',
+            badgeflow_dot_v1_dot_award__service__pb2.GrantAwardRequest.SerializeToString,
+            badgeflow_dot_v1_dot_award__service__pb2.GrantAwardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReissueAward(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/badgeflow.v1.AwardService/ReissueAward',
+            badgeflow_dot_v1_dot_award__service__pb2.ReissueAwardRequest.SerializeToString,
+            badgeflow_dot_v1_dot_award__service__pb2.ReissueAwardResponse.FromString,
             options,
             channel_credentials,
             insecure,

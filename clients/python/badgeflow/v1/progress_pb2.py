@@ -25,27 +25,37 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x61\x64geflow/v1/progress.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x03\n\x05\x41ward\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x03 \x01(\t\x12\x12\n\nlearner_id\x18\x04 \x01(\t\x12\x10\n\x08sequence\x18\x05 \x01(\x05\x12\'\n\x05state\x18\x06 \x01(\x0e\x32\x18.badgeflow.v1.AwardState\x12.\n\naward_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\nrevoked_by\x18\t \x01(\x0e\x32\x17.badgeflow.v1.RevokedBy\x12\x15\n\rrevoke_reason\x18\n \x01(\t\x12\x11\n\tevent_ids\x18\x0b \x03(\t\x12/\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65vidence\x18\r \x03(\x0b\x32\x1a.badgeflow.v1.EvidenceItem\"9\n\x0c\x45videnceItem\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"\xa0\x01\n\x13RequirementProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tfulfilled\x18\x03 \x01(\x08\x12\x11\n\tevent_ids\x18\x04 \x03(\t\x12\x30\n\x0c\x66ulfill_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"\x7f\n\rGroupProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfulfilled\x18\x02 \x01(\x08\x12\x14\n\x0c\x66ulfilled_by\x18\x03 \x01(\t\x12\x37\n\x0crequirements\x18\x04 \x03(\x0b\x32!.badgeflow.v1.RequirementProgress\"\xa4\x02\n\x10TemplateProgress\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x02 \x01(\t\x12\x12\n\nlearner_id\x18\x03 \x01(\t\x12\x18\n\x10\x66ulfilled_groups\x18\x04 \x01(\x05\x12\x14\n\x0ctotal_groups\x18\x05 \x01(\x05\x12\x0f\n\x07percent\x18\x06 \x01(\x01\x12+\n\x06groups\x18\x07 \x03(\x0b\x32\x1b.badgeflow.v1.GroupProgress\x12\"\n\x05\x61ward\x18\x08 \x01(\x0b\x32\x13.badgeflow.v1.Award\x12\x15\n\rtimes_awarded\x18\t \x01(\x05\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp*[\n\nAwardState\x12\x1b\n\x17\x41WARD_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41WARD_STATE_AWARDED\x10\x01\x12\x17\n\x13\x41WARD_STATE_REVOKED\x10\x02*U\n\tRevokedBy\x12\x1a\n\x16REVOKED_BY_UNSPECIFIED\x10\x00\x12\x16\n\x12REVOKED_BY_PENALTY\x10\x01\x12\x14\n\x10REVOKED_BY_ADMIN\x10\x02*n\n\x0e\x41wardEventKind\x12 \n\x1c\x41WARD_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41WARD_EVENT_KIND_AWARDED\x10\x01\x12\x1c\n\x18\x41WARD_EVENT_KIND_REVOKED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x62\x61\x64geflow/v1/progress.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x03\n\x05\x41ward\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x03 \x01(\t\x12\x12\n\nlearner_id\x18\x04 \x01(\t\x12\x10\n\x08sequence\x18\x05 \x01(\x05\x12\'\n\x05state\x18\x06 \x01(\x0e\x32\x18.badgeflow.v1.AwardState\x12.\n\naward_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\nrevoked_by\x18\t \x01(\x0e\x32\x17.badgeflow.v1.RevokedBy\x12\x15\n\rrevoke_reason\x18\n \x01(\t\x12\x11\n\tevent_ids\x18\x0b \x03(\t\x12/\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65vidence\x18\r \x03(\x0b\x32\x1a.badgeflow.v1.EvidenceItem\x12)\n\x06origin\x18\x0e \x01(\x0e\x32\x19.badgeflow.v1.AwardOrigin\x12\x14\n\x0cgrant_reason\x18\x0f \x01(\t\"9\n\x0c\x45videnceItem\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"\xa0\x01\n\x13RequirementProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tfulfilled\x18\x03 \x01(\x08\x12\x11\n\tevent_ids\x18\x04 \x03(\t\x12\x30\n\x0c\x66ulfill_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"\x7f\n\rGroupProgress\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tfulfilled\x18\x02 \x01(\x08\x12\x14\n\x0c\x66ulfilled_by\x18\x03 \x01(\t\x12\x37\n\x0crequirements\x18\x04 \x03(\x0b\x32!.badgeflow.v1.RequirementProgress\"\xa4\x02\n\x10TemplateProgress\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x02 \x01(\t\x12\x12\n\nlearner_id\x18\x03 \x01(\t\x12\x18\n\x10\x66ulfilled_groups\x18\x04 \x01(\x05\x12\x14\n\x0ctotal_groups\x18\x05 \x01(\x05\x12\x0f\n\x07percent\x18\x06 \x01(\x01\x12+\n\x06groups\x18\x07 \x03(\x0b\x32\x1b.badgeflow.v1.GroupProgress\x12\"\n\x05\x61ward\x18\x08 \x01(\x0b\x32\x13.badgeflow.v1.Award\x12\x15\n\rtimes_awarded\x18\t \x01(\x05\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xdd\x01\n\x0f\x42\x61\x64geInProgress\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0f\n\x07percent\x18\x05 \x01(\x01\x12\x18\n\x10\x66ulfilled_groups\x18\x06 \x01(\x05\x12\x14\n\x0ctotal_groups\x18\x07 \x01(\x05\x12\x11\n\tremaining\x18\x08 \x03(\t\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x80\x01\n\x0e\x41vailableBadge\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x13\n\x0bhow_to_earn\x18\x05 \x03(\t\x12\x12\n\nrepeatable\x18\x06 \x01(\x08\"\xaf\x02\n\x0b\x45\x61rnedBadge\x12\x10\n\x08\x61ward_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\r\n\x05\x62\x61\x64ge\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12-\n\x05state\x18\x06 \x01(\x0e\x32\x1e.badgeflow.v1.EarnedBadgeState\x12.\n\naward_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tbadge_url\x18\t \x01(\t\x12\x12\n\naccept_url\x18\n \x01(\t\x12\x10\n\x08sequence\x18\x0b \x01(\x05*[\n\nAwardState\x12\x1b\n\x17\x41WARD_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41WARD_STATE_AWARDED\x10\x01\x12\x17\n\x13\x41WARD_STATE_REVOKED\x10\x02*U\n\tRevokedBy\x12\x1a\n\x16REVOKED_BY_UNSPECIFIED\x10\x00\x12\x16\n\x12REVOKED_BY_PENALTY\x10\x01\x12\x14\n\x10REVOKED_BY_ADMIN\x10\x02*v\n\x0b\x41wardOrigin\x12\x1c\n\x18\x41WARD_ORIGIN_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41WARD_ORIGIN_RULES\x10\x01\x12\x16\n\x12\x41WARD_ORIGIN_GRANT\x10\x02\x12\x19\n\x15\x41WARD_ORIGIN_BACKFILL\x10\x03*n\n\x0e\x41wardEventKind\x12 \n\x1c\x41WARD_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41WARD_EVENT_KIND_AWARDED\x10\x01\x12\x1c\n\x18\x41WARD_EVENT_KIND_REVOKED\x10\x02*\xfd\x01\n\x10\x45\x61rnedBadgeState\x12\"\n\x1e\x45\x41RNED_BADGE_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45\x41RNED_BADGE_STATE_ISSUING\x10\x01\x12\x1e\n\x1a\x45\x41RNED_BADGE_STATE_PENDING\x10\x02\x12\x1f\n\x1b\x45\x41RNED_BADGE_STATE_ACCEPTED\x10\x03\x12\x1f\n\x1b\x45\x41RNED_BADGE_STATE_REJECTED\x10\x04\x12\x1e\n\x1a\x45\x41RNED_BADGE_STATE_EXPIRED\x10\x05\x12#\n\x1f\x45\x41RNED_BADGE_STATE_ISSUE_FAILED\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'badgeflow.v1.progress_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AWARDSTATE']._serialized_start=1140
-  _globals['_AWARDSTATE']._serialized_end=1231
-  _globals['_REVOKEDBY']._serialized_start=1233
-  _globals['_REVOKEDBY']._serialized_end=1318
-  _globals['_AWARDEVENTKIND']._serialized_start=1320
-  _globals['_AWARDEVENTKIND']._serialized_end=1430
+  _globals['_AWARDSTATE']._serialized_start=1866
+  _globals['_AWARDSTATE']._serialized_end=1957
+  _globals['_REVOKEDBY']._serialized_start=1959
+  _globals['_REVOKEDBY']._serialized_end=2044
+  _globals['_AWARDORIGIN']._serialized_start=2046
+  _globals['_AWARDORIGIN']._serialized_end=2164
+  _globals['_AWARDEVENTKIND']._serialized_start=2166
+  _globals['_AWARDEVENTKIND']._serialized_end=2276
+  _globals['_EARNEDBADGESTATE']._serialized_start=2279
+  _globals['_EARNEDBADGESTATE']._serialized_end=2532
   _globals['_AWARD']._serialized_start=79
-  _globals['_AWARD']._serialized_end=492
-  _globals['_EVIDENCEITEM']._serialized_start=494
-  _globals['_EVIDENCEITEM']._serialized_end=551
-  _globals['_REQUIREMENTPROGRESS']._serialized_start=554
-  _globals['_REQUIREMENTPROGRESS']._serialized_end=714
-  _globals['_GROUPPROGRESS']._serialized_start=716
-  _globals['_GROUPPROGRESS']._serialized_end=843
-  _globals['_TEMPLATEPROGRESS']._serialized_start=846
-  _globals['_TEMPLATEPROGRESS']._serialized_end=1138
+  _globals['_AWARD']._serialized_end=557
+  _globals['_EVIDENCEITEM']._serialized_start=559
+  _globals['_EVIDENCEITEM']._serialized_end=616
+  _globals['_REQUIREMENTPROGRESS']._serialized_start=619
+  _globals['_REQUIREMENTPROGRESS']._serialized_end=779
+  _globals['_GROUPPROGRESS']._serialized_start=781
+  _globals['_GROUPPROGRESS']._serialized_end=908
+  _globals['_TEMPLATEPROGRESS']._serialized_start=911
+  _globals['_TEMPLATEPROGRESS']._serialized_end=1203
+  _globals['_BADGEINPROGRESS']._serialized_start=1206
+  _globals['_BADGEINPROGRESS']._serialized_end=1427
+  _globals['_AVAILABLEBADGE']._serialized_start=1430
+  _globals['_AVAILABLEBADGE']._serialized_end=1558
+  _globals['_EARNEDBADGE']._serialized_start=1561
+  _globals['_EARNEDBADGE']._serialized_end=1864
 # @@protoc_insertion_point(module_scope)

@@ -25,27 +25,41 @@ _sym_db = _symbol_database.Default()
 from badgeflow.v1 import common_pb2 as badgeflow_dot_v1_dot_common__pb2
 from badgeflow.v1 import event_pb2 as badgeflow_dot_v1_dot_event__pb2
 from badgeflow.v1 import progress_pb2 as badgeflow_dot_v1_dot_progress__pb2
+from badgeflow.v1 import provider_pb2 as badgeflow_dot_v1_dot_provider__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#badgeflow/v1/progress_service.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x19\x62\x61\x64geflow/v1/common.proto\x1a\x18\x62\x61\x64geflow/v1/event.proto\x1a\x1b\x62\x61\x64geflow/v1/progress.proto\"/\n\x19GetLearnerProgressRequest\x12\x12\n\nlearner_id\x18\x01 \x01(\t\"v\n\x1aGetLearnerProgressResponse\x12&\n\x07learner\x18\x01 \x01(\x0b\x32\x15.badgeflow.v1.Learner\x12\x30\n\x08progress\x18\x02 \x03(\x0b\x32\x1e.badgeflow.v1.TemplateProgress\"s\n\x1bListTemplateProgressRequest\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\'\n\x04page\x18\x02 \x01(\x0b\x32\x19.badgeflow.v1.PageRequest\x12\x16\n\x0e\x63ompleted_only\x18\x03 \x01(\x08\"h\n\x1cListTemplateProgressResponse\x12/\n\x07records\x18\x01 \x03(\x0b\x32\x1e.badgeflow.v1.TemplateProgress\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x12WatchAwardsRequest\x12\x12\n\nlearner_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"e\n\x13WatchAwardsResponse\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.badgeflow.v1.AwardEventKind\x12\"\n\x05\x61ward\x18\x02 \x01(\x0b\x32\x13.badgeflow.v1.Award2\xbf\x02\n\x0fProgressService\x12g\n\x12GetLearnerProgress\x12\'.badgeflow.v1.GetLearnerProgressRequest\x1a(.badgeflow.v1.GetLearnerProgressResponse\x12m\n\x14ListTemplateProgress\x12).badgeflow.v1.ListTemplateProgressRequest\x1a*.badgeflow.v1.ListTemplateProgressResponse\x12T\n\x0bWatchAwards\x12 .badgeflow.v1.WatchAwardsRequest\x1a!.badgeflow.v1.WatchAwardsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#badgeflow/v1/progress_service.proto\x12\x0c\x62\x61\x64geflow.v1\x1a\x19\x62\x61\x64geflow/v1/common.proto\x1a\x18\x62\x61\x64geflow/v1/event.proto\x1a\x1b\x62\x61\x64geflow/v1/progress.proto\x1a\x1b\x62\x61\x64geflow/v1/provider.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x19GetLearnerProgressRequest\x12\x12\n\nlearner_id\x18\x01 \x01(\t\"v\n\x1aGetLearnerProgressResponse\x12&\n\x07learner\x18\x01 \x01(\x0b\x32\x15.badgeflow.v1.Learner\x12\x30\n\x08progress\x18\x02 \x03(\x0b\x32\x1e.badgeflow.v1.TemplateProgress\"\xe9\x01\n\x1bListTemplateProgressRequest\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\'\n\x04page\x18\x02 \x01(\x0b\x32\x19.badgeflow.v1.PageRequest\x12\x16\n\x0e\x63ompleted_only\x18\x03 \x01(\x08\x12,\n\x06status\x18\x04 \x01(\x0e\x32\x1c.badgeflow.v1.ProgressStatus\x12\x13\n\x0bmin_percent\x18\x05 \x01(\x01\x12\x31\n\rupdated_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\x1cListTemplateProgressResponse\x12/\n\x07records\x18\x01 \x03(\x0b\x32\x1e.badgeflow.v1.TemplateProgress\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x12WatchAwardsRequest\x12\x12\n\nlearner_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"e\n\x13WatchAwardsResponse\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.badgeflow.v1.AwardEventKind\x12\"\n\x05\x61ward\x18\x02 \x01(\x0b\x32\x13.badgeflow.v1.Award\"-\n\x17GetLearnerBadgesRequest\x12\x12\n\nlearner_id\x18\x01 \x01(\t\"\xaa\x01\n\x18GetLearnerBadgesResponse\x12\x32\n\x0bin_progress\x18\x01 \x03(\x0b\x32\x1d.badgeflow.v1.BadgeInProgress\x12/\n\tavailable\x18\x02 \x03(\x0b\x32\x1c.badgeflow.v1.AvailableBadge\x12)\n\x06\x65\x61rned\x18\x03 \x03(\x0b\x32\x19.badgeflow.v1.EarnedBadge\"G\n\x18ListLearnerAwardsRequest\x12\x12\n\nlearner_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65xclude_revoked\x18\x02 \x01(\x08\"\xd4\x01\n\x0cLearnerAward\x12\"\n\x05\x61ward\x18\x01 \x01(\x0b\x32\x13.badgeflow.v1.Award\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x15\n\rtemplate_name\x18\x03 \x01(\t\x12\x33\n\x0eprovider_badge\x18\x04 \x01(\x0b\x32\x1b.badgeflow.v1.ProviderBadge\x12#\n\x06\x65vents\x18\x05 \x03(\x0b\x32\x13.badgeflow.v1.Event\x12\x1a\n\x12issued_on_provider\x18\x06 \x01(\x08\"o\n\x19ListLearnerAwardsResponse\x12&\n\x07learner\x18\x01 \x01(\x0b\x32\x15.badgeflow.v1.Learner\x12*\n\x06\x61wards\x18\x02 \x03(\x0b\x32\x1a.badgeflow.v1.LearnerAward*q\n\x0eProgressStatus\x12\x1f\n\x1bPROGRESS_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPROGRESS_STATUS_IN_PROGRESS\x10\x01\x12\x1d\n\x19PROGRESS_STATUS_COMPLETED\x10\x02\x32\x88\x04\n\x0fProgressService\x12g\n\x12GetLearnerProgress\x12\'.badgeflow.v1.GetLearnerProgressRequest\x1a(.badgeflow.v1.GetLearnerProgressResponse\x12m\n\x14ListTemplateProgress\x12).badgeflow.v1.ListTemplateProgressRequest\x1a*.badgeflow.v1.ListTemplateProgressResponse\x12T\n\x0bWatchAwards\x12 .badgeflow.v1.WatchAwardsRequest\x1a!.badgeflow.v1.WatchAwardsResponse0\x01\x12\x61\n\x10GetLearnerBadges\x12%.badgeflow.v1.GetLearnerBadgesRequest\x1a&.badgeflow.v1.GetLearnerBadgesResponse\x12\x64\n\x11ListLearnerAwards\x12&.badgeflow.v1.ListLearnerAwardsRequest\x1a\'.badgeflow.v1.ListLearnerAwardsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'badgeflow.v1.progress_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETLEARNERPROGRESSREQUEST']._serialized_start=135
-  _globals['_GETLEARNERPROGRESSREQUEST']._serialized_end=182
-  _globals['_GETLEARNERPROGRESSRESPONSE']._serialized_start=184
-  _globals['_GETLEARNERPROGRESSRESPONSE']._serialized_end=302
-  _globals['_LISTTEMPLATEPROGRESSREQUEST']._serialized_start=304
-  _globals['_LISTTEMPLATEPROGRESSREQUEST']._serialized_end=419
-  _globals['_LISTTEMPLATEPROGRESSRESPONSE']._serialized_start=421
-  _globals['_LISTTEMPLATEPROGRESSRESPONSE']._serialized_end=525
-  _globals['_WATCHAWARDSREQUEST']._serialized_start=527
-  _globals['_WATCHAWARDSREQUEST']._serialized_end=588
-  _globals['_WATCHAWARDSRESPONSE']._serialized_start=590
-  _globals['_WATCHAWARDSRESPONSE']._serialized_end=691
-  _globals['_PROGRESSSERVICE']._serialized_start=694
-  _globals['_PROGRESSSERVICE']._serialized_end=1013
+  _globals['_PROGRESSSTATUS']._serialized_start=1495
+  _globals['_PROGRESSSTATUS']._serialized_end=1608
+  _globals['_GETLEARNERPROGRESSREQUEST']._serialized_start=197
+  _globals['_GETLEARNERPROGRESSREQUEST']._serialized_end=244
+  _globals['_GETLEARNERPROGRESSRESPONSE']._serialized_start=246
+  _globals['_GETLEARNERPROGRESSRESPONSE']._serialized_end=364
+  _globals['_LISTTEMPLATEPROGRESSREQUEST']._serialized_start=367
+  _globals['_LISTTEMPLATEPROGRESSREQUEST']._serialized_end=600
+  _globals['_LISTTEMPLATEPROGRESSRESPONSE']._serialized_start=602
+  _globals['_LISTTEMPLATEPROGRESSRESPONSE']._serialized_end=706
+  _globals['_WATCHAWARDSREQUEST']._serialized_start=708
+  _globals['_WATCHAWARDSREQUEST']._serialized_end=769
+  _globals['_WATCHAWARDSRESPONSE']._serialized_start=771
+  _globals['_WATCHAWARDSRESPONSE']._serialized_end=872
+  _globals['_GETLEARNERBADGESREQUEST']._serialized_start=874
+  _globals['_GETLEARNERBADGESREQUEST']._serialized_end=919
+  _globals['_GETLEARNERBADGESRESPONSE']._serialized_start=922
+  _globals['_GETLEARNERBADGESRESPONSE']._serialized_end=1092
+  _globals['_LISTLEARNERAWARDSREQUEST']._serialized_start=1094
+  _globals['_LISTLEARNERAWARDSREQUEST']._serialized_end=1165
+  _globals['_LEARNERAWARD']._serialized_start=1168
+  _globals['_LEARNERAWARD']._serialized_end=1380
+  _globals['_LISTLEARNERAWARDSRESPONSE']._serialized_start=1382
+  _globals['_LISTLEARNERAWARDSRESPONSE']._serialized_end=1493
+  _globals['_PROGRESSSERVICE']._serialized_start=1611
+  _globals['_PROGRESSSERVICE']._serialized_end=2131
 # @@protoc_insertion_point(module_scope)

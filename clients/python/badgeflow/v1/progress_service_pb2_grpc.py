@@ -50,6 +50,16 @@ class ProgressServiceStub:
                 request_serializer=badgeflow_dot_v1_dot_progress__service__pb2.WatchAwardsRequest.SerializeToString,
                 response_deserializer=badgeflow_dot_v1_dot_progress__service__pb2.WatchAwardsResponse.FromString,
                 _registered_method=True)
+        self.GetLearnerBadges = channel.unary_unary(
+                '/badgeflow.v1.ProgressService/GetLearnerBadges',
+                request_serializer=badgeflow_dot_v1_dot_progress__service__pb2.GetLearnerBadgesRequest.SerializeToString,
+                response_deserializer=badgeflow_dot_v1_dot_progress__service__pb2.GetLearnerBadgesResponse.FromString,
+                _registered_method=True)
+        self.ListLearnerAwards = channel.unary_unary(
+                '/badgeflow.v1.ProgressService/ListLearnerAwards',
+                request_serializer=badgeflow_dot_v1_dot_progress__service__pb2.ListLearnerAwardsRequest.SerializeToString,
+                response_deserializer=badgeflow_dot_v1_dot_progress__service__pb2.ListLearnerAwardsResponse.FromString,
+                _registered_method=True)
 
 
 class ProgressServiceServicer:
@@ -81,6 +91,27 @@ class ProgressServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLearnerBadges(self, request, context):
+        """The learner dashboard: badges in progress (most advanced first) with what remains,
+        badges available but not started with how to earn them, and badges earned with
+        their provider state and links. Revoked badges are left out; inactive templates
+        (archived on the provider, or not activated) are not offered. A learner badgeflow
+        never saw gets every available badge and nothing else.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLearnerAwards(self, request, context):
+        """The admin view of a learner's badges: every award (revoked ones too, unless
+        excluded) with the events that earned it and the provider's record, plus badges
+        issued directly on the provider to the learner's email. NOT_FOUND if badgeflow
+        never saw the learner.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProgressServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +129,16 @@ def add_ProgressServiceServicer_to_server(servicer, server):
                     servicer.WatchAwards,
                     request_deserializer=badgeflow_dot_v1_dot_progress__service__pb2.WatchAwardsRequest.FromString,
                     response_serializer=badgeflow_dot_v1_dot_progress__service__pb2.WatchAwardsResponse.SerializeToString,
+            ),
+            'GetLearnerBadges': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLearnerBadges,
+                    request_deserializer=badgeflow_dot_v1_dot_progress__service__pb2.GetLearnerBadgesRequest.FromString,
+                    response_serializer=badgeflow_dot_v1_dot_progress__service__pb2.GetLearnerBadgesResponse.SerializeToString,
+            ),
+            'ListLearnerAwards': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLearnerAwards,
+                    request_deserializer=badgeflow_dot_v1_dot_progress__service__pb2.ListLearnerAwardsRequest.FromString,
+                    response_serializer=badgeflow_dot_v1_dot_progress__service__pb2.ListLearnerAwardsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -182,6 +223,60 @@ class ProgressService:
             '/badgeflow.v1.ProgressService/WatchAwards',
             badgeflow_dot_v1_dot_progress__service__pb2.WatchAwardsRequest.SerializeToString,
             badgeflow_dot_v1_dot_progress__service__pb2.WatchAwardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLearnerBadges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/badgeflow.v1.ProgressService/GetLearnerBadges',
+            badgeflow_dot_v1_dot_progress__service__pb2.GetLearnerBadgesRequest.SerializeToString,
+            badgeflow_dot_v1_dot_progress__service__pb2.GetLearnerBadgesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLearnerAwards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/badgeflow.v1.ProgressService/ListLearnerAwards',
+            badgeflow_dot_v1_dot_progress__service__pb2.ListLearnerAwardsRequest.SerializeToString,
+            badgeflow_dot_v1_dot_progress__service__pb2.ListLearnerAwardsResponse.FromString,
             options,
             channel_credentials,
             insecure,

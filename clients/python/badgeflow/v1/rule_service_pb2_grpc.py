@@ -55,6 +55,11 @@ class RuleServiceStub:
                 request_serializer=badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesRequest.SerializeToString,
                 response_deserializer=badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesResponse.FromString,
                 _registered_method=True)
+        self.BackfillRules = channel.unary_stream(
+                '/badgeflow.v1.RuleService/BackfillRules',
+                request_serializer=badgeflow_dot_v1_dot_rule__service__pb2.BackfillRulesRequest.SerializeToString,
+                response_deserializer=badgeflow_dot_v1_dot_rule__service__pb2.BackfillRulesResponse.FromString,
+                _registered_method=True)
 
 
 class RuleServiceServicer:
@@ -94,6 +99,19 @@ class RuleServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BackfillRules(self, request, context):
+        """Awards, from the stored event log, the badges of the rules in force that learners
+        met before the rules said so (a rule added or changed after the events arrived),
+        and brings their progress up to date. Streams progress while it replays and ends
+        with a summary. Runs again award nothing twice: a learner who holds the badge, or
+        whose award an admin revoked, is skipped. With `dry_run` nothing is written and the
+        summary lists who would be awarded. FAILED_PRECONDITION when a named template is
+        inactive (activate it first) or has no rules bound; NOT_FOUND when it is unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RuleServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -116,6 +134,11 @@ def add_RuleServiceServicer_to_server(servicer, server):
                     servicer.PlanRules,
                     request_deserializer=badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesRequest.FromString,
                     response_serializer=badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesResponse.SerializeToString,
+            ),
+            'BackfillRules': grpc.unary_stream_rpc_method_handler(
+                    servicer.BackfillRules,
+                    request_deserializer=badgeflow_dot_v1_dot_rule__service__pb2.BackfillRulesRequest.FromString,
+                    response_serializer=badgeflow_dot_v1_dot_rule__service__pb2.BackfillRulesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -227,6 +250,33 @@ class RuleService:
             '/badgeflow.v1.RuleService/PlanRules',
             badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesRequest.SerializeToString,
             badgeflow_dot_v1_dot_rule__service__pb2.PlanRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BackfillRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/badgeflow.v1.RuleService/BackfillRules',
+            badgeflow_dot_v1_dot_rule__service__pb2.BackfillRulesRequest.SerializeToString,
+            badgeflow_dot_v1_dot_rule__service__pb2.BackfillRulesResponse.FromString,
             options,
             channel_credentials,
             insecure,
