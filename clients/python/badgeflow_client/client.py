@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -39,6 +40,7 @@ from badgeflow.v1 import (
 )
 
 from badgeflow_client.errors import BadgeflowError, from_rpc_error
+from badgeflow_client.pagers import Pager
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -140,10 +142,24 @@ class BadgeflowClient:
         ...     client.activate_template(applied.created_template_ids[0])
     """
 
-    def __init__(self, target: str, *, timeout: float = DEFAULT_RPC_TIMEOUT) -> None:
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float = DEFAULT_RPC_TIMEOUT,
+        api_key: str = "",
+        tls: bool = False,
+        root_certificates: bytes | None = None,
+        retries: bool = True,
+    ) -> None:
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(target)
+        self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        if tls:
+            credentials = grpc.ssl_channel_credentials(root_certificates)
+            self._channel = grpc.secure_channel(target, credentials)
+        else:
+            self._channel = grpc.insecure_channel(target)
         self._events = event_service_pb2_grpc.EventServiceStub(self._channel)
         self._rules = rule_service_pb2_grpc.RuleServiceStub(self._channel)
         self._templates = template_service_pb2_grpc.TemplateServiceStub(self._channel)
@@ -163,7 +179,7 @@ class BadgeflowClient:
 
     def _call(self, method: Callable[..., _Response], request: Any) -> _Response:
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from error
 
@@ -196,7 +212,7 @@ class BadgeflowClient:
             event_service_pb2.StreamEventsRequest(sequence=sequence, events=batch)
             for sequence, batch in enumerate(_batches(events, batch_size), start=1)
         )
-        call = self._events.StreamEvents(requests)
+        call = self._events.StreamEvents(requests, metadata=self._metadata)
         try:
             for expected, response in enumerate(call, start=1):
                 if response.sequence != expected:
@@ -262,25 +278,48 @@ class BadgeflowClient:
         """
         return self._call(self._rules.GetRules, rule_service_pb2.GetRulesRequest())
 
+    def backfill_rules(
+        self, template_ids: Sequence[str] = (), *, dry_run: bool = False
+    ) -> Iterator[rule_service_pb2.BackfillRulesResponse]:
+        """Replay the event log against the rules in force, streaming progress; the last
+        message has `done` set and the per-template `results`. No deadline; stopping the
+        iteration cancels the backfill's stream.
+
+        Example:
+            >>> for update in client.backfill_rules(dry_run=True):  # doctest: +SKIP
+            ...     print(update.events_replayed, update.events_total, update.done)
+        """
+        request = rule_service_pb2.BackfillRulesRequest(
+            template_ids=list(template_ids), dry_run=dry_run
+        )
+        call = self._rules.BackfillRules(request, metadata=self._metadata)
+        try:
+            yield from call
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from error
+        finally:
+            call.cancel()
+
     # -- templates -----------------------------------------------------------------
 
-    def list_templates(self, active_only: bool = False) -> Iterator[template_pb2.Template]:
-        """Yield every template (ordered by id), fetching pages as needed.
+    def list_templates(
+        self, active_only: bool = False, *, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Pager[template_pb2.Template]:
+        """Every template (ordered by id), as a pager fetching pages as needed.
 
         Example:
             >>> [t.id for t in client.list_templates(active_only=True)]  # doctest: +SKIP
             ['credly:8f2b7c1e-0000-4000-8000-000000000001']
         """
-        token = ""
-        while True:
+
+        def fetch(token: str) -> template_service_pb2.ListTemplatesResponse:
             request = template_service_pb2.ListTemplatesRequest(
-                page=common_pb2.PageRequest(page_size=DEFAULT_PAGE_SIZE, page_token=token),
+                page=common_pb2.PageRequest(page_size=page_size, page_token=token),
                 active_only=active_only,
             )
-            response = self._call(self._templates.ListTemplates, request)
-            yield from response.templates
-            if not (token := response.next_page_token):
-                return
+            return self._call(self._templates.ListTemplates, request)
+
+        return Pager(fetch, lambda page: page.templates)
 
     def get_template(self, template_id: str) -> template_pb2.Template:
         """Return one template; `NotFound` if unknown.
@@ -386,6 +425,40 @@ class BadgeflowClient:
         request = award_service_pb2.RevokeAwardRequest(award_id=award_id, reason=reason)
         return self._call(self._awards.RevokeAward, request).award
 
+    def grant_award(
+        self,
+        template_id: str,
+        learner_id: str,
+        reason: str,
+        *,
+        email: str = "",
+        first_name: str = "",
+        last_name: str = "",
+    ) -> progress_pb2.Award:
+        """Grant a badge by hand (never retried: it is not idempotent).
+
+        Example:
+            >>> client.grant_award(tid, "L9", "attended in person").origin  # doctest: +SKIP
+            2
+        """
+        learner = event_pb2.Learner(
+            id=learner_id, email=email, first_name=first_name, last_name=last_name
+        )
+        request = award_service_pb2.GrantAwardRequest(
+            template_id=template_id, learner_id=learner_id, reason=reason, learner=learner
+        )
+        return self._call(self._awards.GrantAward, request).award
+
+    def reissue_award(self, award_id: str) -> award_service_pb2.ReissueAwardResponse:
+        """Issue an award on the provider again; returns the award and the issuance id.
+
+        Example:
+            >>> client.reissue_award("42").issuance_id  # doctest: +SKIP
+            7
+        """
+        request = award_service_pb2.ReissueAwardRequest(award_id=award_id)
+        return self._call(self._awards.ReissueAward, request)
+
     # -- progress and awards -------------------------------------------------------
 
     def learner_progress(self, learner_id: str) -> progress_service_pb2.GetLearnerProgressResponse:
@@ -399,26 +472,63 @@ class BadgeflowClient:
         return self._call(self._progress.GetLearnerProgress, request)
 
     def template_progress(
-        self, template_id: str, completed_only: bool = False
-    ) -> Iterator[progress_pb2.TemplateProgress]:
-        """Yield every learner's progress on a template (ordered by learner id).
+        self,
+        template_id: str,
+        completed_only: bool = False,
+        *,
+        status: int = 0,
+        min_percent: float = 0.0,
+        updated_after: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Pager[progress_pb2.TemplateProgress]:
+        """Every learner's progress on a template (ordered by learner id), as a pager.
+
+        `status` is a ProgressStatus value, `min_percent` keeps records at or above it,
+        `updated_after` (timezone-aware) keeps records changed at or after it.
 
         Example:
             >>> records = client.template_progress(tid, completed_only=True)  # doctest: +SKIP
             >>> [p.learner_id for p in records]  # doctest: +SKIP
             ['L1']
         """
-        token = ""
-        while True:
+
+        def fetch(token: str) -> progress_service_pb2.ListTemplateProgressResponse:
             request = progress_service_pb2.ListTemplateProgressRequest(
                 template_id=template_id,
-                page=common_pb2.PageRequest(page_size=DEFAULT_PAGE_SIZE, page_token=token),
+                page=common_pb2.PageRequest(page_size=page_size, page_token=token),
                 completed_only=completed_only,
+                status=status,  # type: ignore[arg-type]
+                min_percent=min_percent,
             )
-            response = self._call(self._progress.ListTemplateProgress, request)
-            yield from response.records
-            if not (token := response.next_page_token):
-                return
+            if updated_after is not None:
+                request.updated_after.FromDatetime(updated_after)
+            return self._call(self._progress.ListTemplateProgress, request)
+
+        return Pager(fetch, lambda page: page.records)
+
+    def learner_badges(self, learner_id: str) -> progress_service_pb2.GetLearnerBadgesResponse:
+        """A learner's dashboard: badges in progress, available and earned.
+
+        Example:
+            >>> [b.template_id for b in client.learner_badges("L1").earned]  # doctest: +SKIP
+            ['credly:8f2b7c1e-0000-4000-8000-000000000001']
+        """
+        request = progress_service_pb2.GetLearnerBadgesRequest(learner_id=learner_id)
+        return self._call(self._progress.GetLearnerBadges, request)
+
+    def learner_awards(
+        self, learner_id: str, *, exclude_revoked: bool = False
+    ) -> progress_service_pb2.ListLearnerAwardsResponse:
+        """The admin view of a learner's awards; `NotFound` if never seen.
+
+        Example:
+            >>> [a.template_id for a in client.learner_awards("L1").awards]  # doctest: +SKIP
+            ['credly:8f2b7c1e-0000-4000-8000-000000000001']
+        """
+        request = progress_service_pb2.ListLearnerAwardsRequest(
+            learner_id=learner_id, exclude_revoked=exclude_revoked
+        )
+        return self._call(self._progress.ListLearnerAwards, request)
 
     def watch_awards(self, learner_id: str = "", template_id: str = "") -> AwardWatch:
         """Watch awards and revocations from now on; empty filters match everything.
@@ -432,4 +542,4 @@ class BadgeflowClient:
         request = progress_service_pb2.WatchAwardsRequest(
             learner_id=learner_id, template_id=template_id
         )
-        return AwardWatch(self._progress.WatchAwards(request))
+        return AwardWatch(self._progress.WatchAwards(request, metadata=self._metadata))
