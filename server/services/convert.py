@@ -9,13 +9,21 @@ from typing import Any
 from badgeflow.v1 import event_pb2, progress_pb2
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from server.domain import AwardOrigin, AwardRecord, AwardState, LearnerRecord, RevokedBy
+from server.domain import (
+    AwardOrigin,
+    AwardRecord,
+    AwardState,
+    EventRecord,
+    LearnerRecord,
+    RevokedBy,
+)
 from server.engine.events import EventAck, IncomingEvent, Outcome
 
 __all__ = [
     "ack_to_proto",
     "award_to_proto",
     "event_from_proto",
+    "event_to_proto",
     "struct_to_dict",
     "timestamp",
 ]
@@ -102,6 +110,20 @@ def event_from_proto(event: event_pb2.Event) -> IncomingEvent:
         occurred_at=occurred,
         payload=payload,
         source=event.source,
+    )
+
+
+def event_to_proto(record: EventRecord) -> event_pb2.Event:
+    """A logged event as it was sent; the log keeps the learner's id, not their profile."""
+    payload = struct_pb2.Struct()
+    payload.update(record.payload)
+    return event_pb2.Event(
+        id=record.id,
+        type=record.type,
+        occurred_at=timestamp(record.occurred_at),
+        learner=event_pb2.Learner(id=record.learner_id),
+        payload=payload,
+        source=record.source,
     )
 
 

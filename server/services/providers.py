@@ -16,7 +16,7 @@ from server.store import learners as learners_repo
 from server.store import outbox as outbox_repo
 from server.transactions import TransactionRunner
 
-__all__ = ["ProviderServiceServicer", "SyncFunction"]
+__all__ = ["ProviderServiceServicer", "SyncFunction", "provider_badge_to_proto"]
 
 #: Syncs one connection's templates: (created, updated, deactivated) template ids.
 SyncFunction = Callable[[str], Awaitable[tuple[list[str], list[str], list[str]]]]
@@ -193,11 +193,11 @@ class ProviderServiceServicer(provider_service_pb2_grpc.ProviderServiceServicer)
 
         badges = await self._runner.read(load)
         return provider_service_pb2.ListProviderBadgesResponse(
-            badges=[_badge_to_proto(b) for b in badges]
+            badges=[provider_badge_to_proto(b) for b in badges]
         )
 
 
-def _badge_to_proto(badge: ProviderBadgeRecord) -> provider_pb2.ProviderBadge:
+def provider_badge_to_proto(badge: ProviderBadgeRecord) -> provider_pb2.ProviderBadge:
     return provider_pb2.ProviderBadge(
         provider=badge.provider,
         external_id=badge.external_id,
