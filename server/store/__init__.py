@@ -31,6 +31,7 @@ from server.store.connections import (
 from server.store.db import create_engine_for, head_revision, make_session_factory, migrate
 from server.store.events import (
     count_events,
+    events_by_ids,
     existing_event_ids,
     get_event,
     insert_events,
@@ -77,6 +78,7 @@ __all__ = [
     "current_rules",
     "enqueue",
     "ensure_templates",
+    "events_by_ids",
     "existing_event_ids",
     "get_award",
     "get_connection",

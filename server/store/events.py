@@ -13,7 +13,14 @@ from server.domain import EventRecord
 from server.store._statements import chunks
 from server.store.models import Event
 
-__all__ = ["count_events", "existing_event_ids", "get_event", "insert_events", "stream_events"]
+__all__ = [
+    "count_events",
+    "events_by_ids",
+    "existing_event_ids",
+    "get_event",
+    "insert_events",
+    "stream_events",
+]
 
 
 def existing_event_ids(session: Session, ids: Collection[str]) -> set[str]:
@@ -41,6 +48,15 @@ def get_event(session: Session, id: str) -> EventRecord | None:
         select(Event).where(Event.id == id).execution_options(populate_existing=True)
     ).one_or_none()
     return None if row is None else _to_record(row)
+
+
+def events_by_ids(session: Session, ids: Collection[str]) -> dict[str, EventRecord]:
+    """The logged events among `ids`, by id; ids past the log's retention are absent."""
+    found: dict[str, EventRecord] = {}
+    for chunk in chunks(sorted(set(ids))):
+        stmt = select(Event).where(Event.id.in_(chunk)).execution_options(populate_existing=True)
+        found.update((row.id, _to_record(row)) for row in session.scalars(stmt))
+    return found
 
 
 def _to_row(record: EventRecord) -> dict[str, Any]:

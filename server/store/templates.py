@@ -32,7 +32,7 @@ def template_id(provider: str, external_id: str) -> str:
 
 def get_template(session: Session, id: str) -> TemplateRecord | None:
     rows = _fetch(session, select(Template).where(Template.id == id))
-    return _to_record(rows[0]) if rows else None
+    return template_from_row(rows[0]) if rows else None
 
 
 def list_templates(
@@ -44,7 +44,9 @@ def list_templates(
         stmt = stmt.where(Template.id > after_id)
     if active_only:
         stmt = stmt.where(Template.active.is_(True))
-    return [_to_record(row) for row in _fetch(session, stmt.order_by(Template.id).limit(limit))]
+    return [
+        template_from_row(row) for row in _fetch(session, stmt.order_by(Template.id).limit(limit))
+    ]
 
 
 def ensure_templates(session: Session, specs: Sequence[TemplateSpec], now: datetime) -> list[str]:
@@ -100,7 +102,8 @@ def _spec_row(spec: TemplateSpec, now: datetime) -> dict[str, Any]:
     }
 
 
-def _to_record(row: Template) -> TemplateRecord:
+def template_from_row(row: Template) -> TemplateRecord:
+    """The record of a row; public within `server.store` for the read views."""
     return TemplateRecord(
         id=row.id,
         provider=row.provider,
