@@ -12,9 +12,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dsl import CompiledBadge
-from server.domain import AwardRecord, AwardState, ProgressRecord, RevokedBy
+from server.domain import AwardOrigin, AwardRecord, AwardState, ProgressRecord, RevokedBy
 
-__all__ = ["AwardChange", "ChangeKind", "on_completed", "on_fell_below_complete"]
+__all__ = [
+    "AwardChange",
+    "ChangeKind",
+    "next_award",
+    "on_completed",
+    "on_fell_below_complete",
+]
 
 
 class ChangeKind(enum.StrEnum):
@@ -46,38 +52,53 @@ def on_completed(
         and latest.revoked_by is RevokedBy.ADMIN
     ):
         return None
-    events = _earning_events(progress)
-    if badge.repeatable:
-        sequence = 1 if latest is None else latest.sequence + 1
-        award = AwardRecord(
-            progress.learner_id,
-            badge.template_id,
-            badge.slug,
-            sequence,
-            AwardState.AWARDED,
-            now,
-            events,
-        )
-        return AwardChange(ChangeKind.AWARDED, award, is_new=True)
-    if latest is None:
-        award = AwardRecord(
-            progress.learner_id, badge.template_id, badge.slug, 1, AwardState.AWARDED, now, events
-        )
-        return AwardChange(ChangeKind.AWARDED, award, is_new=True)
-    if latest.state is AwardState.AWARDED:
+    if not badge.repeatable and latest is not None and latest.state is AwardState.AWARDED:
         return None
-    # Revoked by a penalty and earned again: the one award row of a non-repeatable badge
-    # stands again.
-    again = replace(
-        latest,
-        state=AwardState.AWARDED,
-        awarded_at=now,
-        event_ids=events,
-        revoked_at=None,
-        revoked_by=None,
-        revoke_reason="",
+    return next_award(badge, progress.learner_id, latest, now, _earning_events(progress))
+
+
+def next_award(
+    badge: CompiledBadge,
+    learner_id: str,
+    latest: AwardRecord | None,
+    now: datetime,
+    events: tuple[str, ...] = (),
+    *,
+    origin: AwardOrigin = AwardOrigin.RULES,
+    grant_reason: str = "",
+) -> AwardChange:
+    """The award that stands once the learner earns (or is granted) the badge; the caller
+    has already decided they may have it. A repeatable badge gets the next sequence; a
+    non-repeatable one revoked earlier stands again on its one row (revoked by a penalty
+    and earned again, or granted by an admin after a revocation)."""
+    expires = badge.expiry.expires_at(now) if badge.expiry else None
+    if latest is not None and not badge.repeatable:
+        again = replace(
+            latest,
+            state=AwardState.AWARDED,
+            awarded_at=now,
+            event_ids=events,
+            revoked_at=None,
+            revoked_by=None,
+            revoke_reason="",
+            expires_at=expires,
+            origin=origin,
+            grant_reason=grant_reason,
+        )
+        return AwardChange(ChangeKind.AWARDED, again, is_new=False)
+    award = AwardRecord(
+        learner_id,
+        badge.template_id,
+        badge.slug,
+        1 if latest is None else latest.sequence + 1,
+        AwardState.AWARDED,
+        now,
+        events,
+        expires_at=expires,
+        origin=origin,
+        grant_reason=grant_reason,
     )
-    return AwardChange(ChangeKind.AWARDED, again, is_new=False)
+    return AwardChange(ChangeKind.AWARDED, award, is_new=True)
 
 
 def on_fell_below_complete(

@@ -56,7 +56,8 @@ def insert_awards(session: Session, awards: Sequence[AwardRecord]) -> list[Award
 
 
 def update_award(session: Session, award: AwardRecord) -> None:
-    """Writes the mutable part of an award (its state and evidence), never its identity."""
+    """Writes the mutable part of an award (its state, evidence and origin), never its
+    identity: a revoked row that stands again may come from a grant or from the rules."""
     if award.id is None:
         raise ValueError("award has no id; insert it first")
     values = {
@@ -72,6 +73,8 @@ def update_award(session: Session, award: AwardRecord) -> None:
             "event_ids",
             "expires_at",
             "evidence",
+            "origin",
+            "grant_reason",
         )
     }
     result = session.execute(update(Award).where(Award.id == award.id).values(values))
