@@ -126,7 +126,7 @@ async def build_server(settings: Settings) -> App:
         ProviderServiceServicer(runner, providers.admin, providers.sync), server
     )
     award_service_pb2_grpc.add_AwardServiceServicer_to_server(
-        AwardServiceServicer(AwardAdmin(runner, broadcaster)), server
+        AwardServiceServicer(AwardAdmin(runner, broadcaster, holder)), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
