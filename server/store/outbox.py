@@ -21,6 +21,7 @@ from server.store.models import Award, Outbox, ProviderBadge
 __all__ = [
     "claim_due",
     "enqueue",
+    "enqueue_item",
     "get_outbox_item",
     "list_outbox",
     "outbox_counts",
@@ -47,24 +48,31 @@ def enqueue(session: Session, items: Sequence[OutboxItem], now: datetime) -> Non
     """Add items, due now unless they say otherwise; one statement for many."""
     if not items:
         return
-    rows = [
-        {
-            "award_id": i.award_id,
-            "action": i.action.value,
-            "template_id": i.template_id,
-            "state": i.state.value,
-            "attempts": i.attempts,
-            "next_attempt_at": i.next_attempt_at or now,
-            "lease_until": None,
-            "outcome_unknown": i.outcome_unknown,
-            "last_error": i.last_error,
-            "provider_badge_id": i.provider_badge_id,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in items
-    ]
-    session.connection().execute(insert(Outbox.__table__), rows)
+    session.connection().execute(insert(Outbox.__table__), [_new_row(i, now) for i in items])
+
+
+def enqueue_item(session: Session, item: OutboxItem, now: datetime) -> int:
+    """Add one item and return its id (what a caller shows, e.g. a re-issue)."""
+    table = Outbox.__table__
+    stmt = insert(table).values(_new_row(item, now)).returning(table.c.id)
+    return int(session.connection().execute(stmt).scalar_one())
+
+
+def _new_row(item: OutboxItem, now: datetime) -> dict[str, Any]:
+    return {
+        "award_id": item.award_id,
+        "action": item.action.value,
+        "template_id": item.template_id,
+        "state": item.state.value,
+        "attempts": item.attempts,
+        "next_attempt_at": item.next_attempt_at or now,
+        "lease_until": None,
+        "outcome_unknown": item.outcome_unknown,
+        "last_error": item.last_error,
+        "provider_badge_id": item.provider_badge_id,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def claim_due(session: Session, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
