@@ -22,9 +22,22 @@ from server.engine.ruleset import ActiveRules
 from server.store import awards as awards_repo
 from server.store import events as events_repo
 
-__all__ = ["BadgePlan", "Plan", "RuleDiff", "badge_fingerprint", "diff_rule_sets", "plan_rules"]
+__all__ = [
+    "MAX_LISTED_LEARNERS",
+    "BadgePlan",
+    "Plan",
+    "RuleDiff",
+    "badge_fingerprint",
+    "diff_rule_sets",
+    "event_types",
+    "plan_rules",
+    "to_incoming",
+    "with_dependencies",
+]
 
 REPLAY_CHUNK = 1000
+#: Learner ids a plan or a backfill lists per badge; the counts cover them all.
+MAX_LISTED_LEARNERS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,8 @@ class BadgePlan:
     change: str  # "added", "changed" or "unchanged"
     backfill_awards: int
     template_active: bool
+    #: The learners counted in `backfill_awards`, sorted, at most MAX_LISTED_LEARNERS.
+    backfill_learner_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +103,7 @@ def diff_rule_sets(old: RuleSet, new: RuleSet) -> RuleDiff:
     )
 
 
-def _with_dependencies(rule_set: RuleSet, badges: Iterable[CompiledBadge]) -> RuleSet:
+def with_dependencies(rule_set: RuleSet, badges: Iterable[CompiledBadge]) -> RuleSet:
     """The badges plus every badge they (transitively) require holding."""
     chosen: dict[str, CompiledBadge] = {}
     pending = list(badges)
@@ -101,7 +116,8 @@ def _with_dependencies(rule_set: RuleSet, badges: Iterable[CompiledBadge]) -> Ru
     return RuleSet(tuple(b for b in rule_set.badges if b.slug in chosen))
 
 
-def _incoming(record: EventRecord) -> IncomingEvent:
+def to_incoming(record: EventRecord) -> IncomingEvent:
+    """A logged event as the engine receives it, to replay it."""
     return IncomingEvent(
         record.id,
         record.type,
@@ -112,20 +128,22 @@ def _incoming(record: EventRecord) -> IncomingEvent:
     )
 
 
+def event_types(badges: Iterable[CompiledBadge]) -> set[str]:
+    """The event types the badges' requirements and penalties listen to: the only
+    logged events a replay of those badges needs."""
+    found: set[str] = set()
+    for badge in badges:
+        found |= {t.event_type for g in badge.groups for r in g.requirements for t in r.triggers}
+        found |= {p.event_type for p in badge.penalties}
+    return found
+
+
 def _replay(session: Session, rule_set: RuleSet, now: datetime) -> tuple[MemoryBatchStore, int]:
     rules = ActiveRules(0, rule_set, [b.template_id for b in rule_set.badges])
-    types = {
-        t.event_type
-        for b in rule_set.badges
-        for g in b.groups
-        for r in g.requirements
-        for t in r.triggers
-    }
-    types |= {p.event_type for b in rule_set.badges for p in b.penalties}
     store = MemoryBatchStore()
     replayed = 0
-    for chunk in events_repo.stream_events(session, types, REPLAY_CHUNK):
-        process_batch(rules, [_incoming(e) for e in chunk], store, now)
+    for chunk in events_repo.stream_events(session, event_types(rule_set.badges), REPLAY_CHUNK):
+        process_batch(rules, [to_incoming(e) for e in chunk], store, now)
         replayed += len(chunk)
     return store, replayed
 
@@ -143,7 +161,7 @@ def _simulated_holders(store: MemoryBatchStore, template_id: str) -> set[str]:
 def plan_rules(session: Session, current: ActiveRules, new: RuleSet, now: datetime) -> Plan:
     diff = diff_rule_sets(current.rule_set, new)
     touched = set(diff.added) | set(diff.changed)
-    replayed_set = _with_dependencies(new, (b for b in new.badges if b.template_id in touched))
+    replayed_set = with_dependencies(new, (b for b in new.badges if b.template_id in touched))
     store, replayed = _replay(session, replayed_set, now) if touched else (MemoryBatchStore(), 0)
     badges = []
     for badge in new.badges:
@@ -154,17 +172,18 @@ def plan_rules(session: Session, current: ActiveRules, new: RuleSet, now: dateti
             if badge.template_id in diff.changed
             else "unchanged"
         )
-        backfill = 0
+        newly: list[str] = []
         if change != "unchanged":
             would_hold = _simulated_holders(store, badge.template_id)
-            backfill = len(would_hold - awards_repo.holders(session, badge.template_id))
+            newly = sorted(would_hold - awards_repo.holders(session, badge.template_id))
         badges.append(
             BadgePlan(
                 badge.slug,
                 badge.template_id,
                 change,
-                backfill,
+                len(newly),
                 badge.template_id in current.active_templates,
+                tuple(newly[:MAX_LISTED_LEARNERS]),
             )
         )
     return Plan(current.version, diff, badges, replayed)

@@ -61,6 +61,10 @@ class Settings:
     http_port: int = 50152
     #: Seconds between reconciliation sweeps of issued badges; 0 turns them off.
     reconcile_interval_seconds: float = 300.0
+    #: Days the event log keeps an event after its arrival (swept hourly); 0 keeps all.
+    #: The log is the idempotency record too, so an id older than this is accepted again,
+    #: and a backfill replays only what is kept.
+    event_retention_days: int = 365
 
     def validate(self) -> Settings:
         if not 0 <= self.grpc_port <= 65535:
@@ -77,6 +81,8 @@ class Settings:
             raise SettingsError("issuance_lease_seconds must be positive")
         if self.reconcile_interval_seconds < 0:
             raise SettingsError("reconcile_interval_seconds must not be negative")
+        if self.event_retention_days < 0:
+            raise SettingsError("event_retention_days must not be negative (0 keeps every event)")
         if self.max_batch_events < 1:
             raise SettingsError("max_batch_events must be at least 1")
         if self.provider_emulator not in ("", "demo"):

@@ -1,11 +1,14 @@
-"""RuleService: validate, apply and read rule sets."""
+"""RuleService: validate, plan, apply and read rule sets, and backfill them."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 from badgeflow.v1 import rule_service_pb2, rule_service_pb2_grpc, rules_pb2
 
 from dsl import Diagnostic, RuleError, RuleSet, Severity, SourceFile, check, compile_rules
+from server.backfill import Backfiller, BackfillReport
 from server.errors import FieldViolation, InvalidArgument, grpc_errors
 from server.rules_admin import RuleAdmin
 from server.services.convert import timestamp
@@ -87,9 +90,51 @@ def _rule_error(error: RuleError) -> InvalidArgument:
     )
 
 
+def _template_ids(ids: Sequence[str]) -> list[str]:
+    """The templates a backfill names: no empty ids, none twice."""
+    violations = []
+    seen: set[str] = set()
+    for i, template_id in enumerate(ids):
+        if not template_id.strip():
+            violations.append(FieldViolation(f"template_ids[{i}]", "give a template id"))
+        elif template_id in seen:
+            violations.append(
+                FieldViolation(f"template_ids[{i}]", f"template {template_id!r} is named twice")
+            )
+        seen.add(template_id)
+    if violations:
+        raise InvalidArgument(
+            "INVALID_TEMPLATE_IDS", "the templates to backfill are not a valid list", violations
+        )
+    return list(ids)
+
+
+def _backfill_response(report: BackfillReport) -> rule_service_pb2.BackfillRulesResponse:
+    return rule_service_pb2.BackfillRulesResponse(
+        events_replayed=report.events_replayed,
+        events_total=report.events_total,
+        learners_replayed=report.learners_replayed,
+        awards=report.awards,
+        done=report.done,
+        results=[
+            rule_service_pb2.BackfillResult(
+                template_id=t.template_id,
+                badge=t.badge,
+                awarded_learner_ids=t.awarded_learner_ids,
+                awards=t.awards,
+                already_held=t.already_held,
+                revoked_by_admin=t.revoked_by_admin,
+                progress_updated=t.progress_updated,
+            )
+            for t in report.results
+        ],
+    )
+
+
 class RuleServiceServicer(rule_service_pb2_grpc.RuleServiceServicer):
-    def __init__(self, admin: RuleAdmin) -> None:
+    def __init__(self, admin: RuleAdmin, backfiller: Backfiller) -> None:
         self._admin = admin
+        self._backfiller = backfiller
 
     @grpc_errors
     async def ValidateRules(
@@ -156,8 +201,17 @@ class RuleServiceServicer(rule_service_pb2_grpc.RuleServiceServicer):
                     change=b.change,
                     backfill_awards=b.backfill_awards,
                     template_active=b.template_active,
+                    backfill_learner_ids=b.backfill_learner_ids,
                 )
                 for b in plan.badges
             ],
             events_replayed=plan.events_replayed,
         )
+
+    @grpc_errors
+    async def BackfillRules(
+        self, request: rule_service_pb2.BackfillRulesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[rule_service_pb2.BackfillRulesResponse]:
+        template_ids = _template_ids(list(request.template_ids))
+        async for report in self._backfiller.run(template_ids, request.dry_run):
+            yield _backfill_response(report)
