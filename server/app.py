@@ -29,10 +29,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from server.awards_admin import AwardAdmin
+from server.backfill import Backfiller
 from server.engine.broadcast import AwardBroadcaster
 from server.ingest import Ingestor, RulesHolder
 from server.logs import configure_logging
 from server.provider_runtime import ProviderRuntime
+from server.retention import RetentionSweeper
 from server.rules_admin import RuleAdmin, StoredRulesInvalid, load_active_rules
 from server.services.awards import AwardServiceServicer
 from server.services.events import EventServiceServicer
@@ -74,6 +76,7 @@ class App:
     runner: TransactionRunner
     engine: Engine
     providers: ProviderRuntime
+    retention: RetentionSweeper | None = None
     stopped: bool = False
 
     async def stop(self, grace: float) -> None:
@@ -86,6 +89,8 @@ class App:
         self.broadcaster.close()
         await self.server.stop(grace)
         await self.providers.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         self.runner.close()
         self.engine.dispose()
         _log.info("stopped")
@@ -114,7 +119,9 @@ async def build_server(settings: Settings) -> App:
     event_service_pb2_grpc.add_EventServiceServicer_to_server(
         EventServiceServicer(ingestor, settings.max_batch_events), server
     )
-    rule_service_pb2_grpc.add_RuleServiceServicer_to_server(RuleServiceServicer(admin), server)
+    rule_service_pb2_grpc.add_RuleServiceServicer_to_server(
+        RuleServiceServicer(admin, Backfiller(runner, holder, broadcaster)), server
+    )
     template_service_pb2_grpc.add_TemplateServiceServicer_to_server(
         TemplateServiceServicer(runner, admin), server
     )
@@ -159,7 +166,8 @@ async def build_server(settings: Settings) -> App:
             "rules_version": holder.current.version,
         },
     )
-    return App(server, port, health_servicer, broadcaster, runner, engine, providers)
+    retention = RetentionSweeper(runner, settings.event_retention_days).start()
+    return App(server, port, health_servicer, broadcaster, runner, engine, providers, retention)
 
 
 async def run(settings: Settings) -> None:
