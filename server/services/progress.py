@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC
 
 import grpc
 from badgeflow.v1 import event_pb2, progress_pb2, progress_service_pb2, progress_service_pb2_grpc
+from sqlalchemy.orm import Session
 
 from dsl import CompiledBadge
-from server.domain import AwardRecord, ProgressRecord
+from server.domain import (
+    AwardRecord,
+    EventRecord,
+    LearnerRecord,
+    ProgressRecord,
+    ProviderBadgeRecord,
+)
 from server.engine.awarding import ChangeKind
 from server.engine.broadcast import AwardBroadcaster, SubscriberTooSlow
 from server.engine.progress import GroupStatus, describe_partial, group_statuses, percent
@@ -20,13 +28,19 @@ from server.errors import (
     grpc_errors,
     template_not_found,
 )
+from server.ingest import utcnow
+from server.learner_views import LearnerBadges, admin_awards, build_dashboard
 from server.rules_admin import RuleAdmin
 from server.services.convert import award_to_proto, timestamp
+from server.services.dashboard import admin_award_to_proto, dashboard_to_proto
 from server.services.paging import decode_token, encode_token, page_size
 from server.store import awards as awards_repo
+from server.store import events as events_repo
 from server.store import learners as learners_repo
 from server.store import progress as progress_repo
 from server.store import templates as templates_repo
+from server.store import views as views_repo
+from server.store.progress import ProgressFilter
 from server.transactions import TransactionRunner
 
 __all__ = ["ProgressServiceServicer", "progress_to_proto"]
@@ -94,6 +108,89 @@ def _required(value: str, field: str, example: str) -> str:
     return value
 
 
+_LEARNER_EXAMPLE = "give the learner's id as the platform sends it"
+
+
+def _learner_not_found(learner_id: str) -> NotFound:
+    return NotFound(
+        "LEARNER_NOT_FOUND",
+        f"no events were ever received for learner {learner_id!r}",
+        metadata={"learner_id": learner_id},
+    )
+
+
+def _learner_to_proto(learner: LearnerRecord) -> event_pb2.Learner:
+    return event_pb2.Learner(
+        id=learner.id,
+        email=learner.email,
+        first_name=learner.first_name,
+        last_name=learner.last_name,
+    )
+
+
+def _progress_filter(request: progress_service_pb2.ListTemplateProgressRequest) -> ProgressFilter:
+    """The request's filters, checked: `completed_only` is the same as status COMPLETED,
+    so the two may not disagree."""
+    status = request.status
+    if request.completed_only and status == progress_service_pb2.PROGRESS_STATUS_IN_PROGRESS:
+        raise InvalidArgument(
+            "CONFLICTING_STATUS",
+            "completed_only asks for completed records and status for records in progress",
+            [FieldViolation("status", "leave status unset, or drop completed_only")],
+        )
+    if not 0.0 <= request.min_percent <= 100.0:  # NaN fails both comparisons
+        raise InvalidArgument(
+            "INVALID_MIN_PERCENT",
+            f"min_percent must be between 0 and 100, got {request.min_percent}",
+            [FieldViolation("min_percent", "a percentage from 0 to 100; 0 lists all")],
+        )
+    completed = {
+        progress_service_pb2.PROGRESS_STATUS_IN_PROGRESS: False,
+        progress_service_pb2.PROGRESS_STATUS_COMPLETED: True,
+    }.get(status, True if request.completed_only else None)
+    after = request.updated_after.ToDatetime(UTC) if request.HasField("updated_after") else None
+    return ProgressFilter(completed, request.min_percent, after)
+
+
+def _learner_badges(
+    session: Session,
+    learner_id: str,
+    *,
+    offered: bool,
+    direct: Sequence[ProviderBadgeRecord] = (),
+) -> LearnerBadges:
+    """Everything the learner views are built from, in one transaction: the templates
+    named by progress, awards and badges issued directly on the provider, and with
+    `offered` every active template too (the dashboard offers them)."""
+    progress = progress_repo.learner_progress(session, learner_id)
+    awards = awards_repo.learner_awards(session, learner_id)
+    award_ids = [a.id for a in awards if a.id is not None]
+    named = {r.template_id for r in progress} | {a.template_id for a in awards}
+    named |= {templates_repo.template_id(b.provider, b.template_external_id) for b in direct}
+    return LearnerBadges(
+        progress=progress,
+        awards=awards,
+        templates=views_repo.templates_by_ids(session, named, with_active=offered),
+        issues=views_repo.latest_issues(session, award_ids),
+        provider_badges=views_repo.provider_badges_by_award(session, award_ids),
+    )
+
+
+_AdminView = tuple[LearnerRecord, LearnerBadges, dict[str, EventRecord], list[ProviderBadgeRecord]]
+
+
+def _admin_view(session: Session, learner_id: str) -> _AdminView | None:
+    """The learner, their records, the logged events their awards name, and the badges
+    issued directly on the provider to their email; None for a learner never seen."""
+    learner = learners_repo.get_learner(session, learner_id)
+    if learner is None:
+        return None
+    direct = views_repo.direct_provider_badges(session, learner.email)
+    data = _learner_badges(session, learner_id, offered=False, direct=direct)
+    events = events_repo.events_by_ids(session, [i for a in data.awards for i in a.event_ids])
+    return learner, data, events, direct
+
+
 class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer):
     def __init__(
         self, runner: TransactionRunner, admin: RuleAdmin, broadcaster: AwardBroadcaster
@@ -108,9 +205,7 @@ class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer)
         request: progress_service_pb2.GetLearnerProgressRequest,
         context: grpc.aio.ServicerContext,
     ) -> progress_service_pb2.GetLearnerProgressResponse:
-        learner_id = _required(
-            request.learner_id, "learner_id", "give the learner's id as the platform sends it"
-        )
+        learner_id = _required(request.learner_id, "learner_id", _LEARNER_EXAMPLE)
 
         def load(session):  # noqa: ANN001, ANN202
             learner = learners_repo.get_learner(session, learner_id)
@@ -122,19 +217,10 @@ class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer)
 
         learner, records, latest = await self._runner.read(load)
         if learner is None:
-            raise NotFound(
-                "LEARNER_NOT_FOUND",
-                f"no events were ever received for learner {learner_id!r}",
-                metadata={"learner_id": learner_id},
-            )
+            raise _learner_not_found(learner_id)
         rules = self._admin.in_force()
         return progress_service_pb2.GetLearnerProgressResponse(
-            learner=event_pb2.Learner(
-                id=learner.id,
-                email=learner.email,
-                first_name=learner.first_name,
-                last_name=learner.last_name,
-            ),
+            learner=_learner_to_proto(learner),
             progress=[
                 progress_to_proto(
                     r, rules.badge(r.template_id), latest.get((learner_id, r.template_id))
@@ -150,6 +236,7 @@ class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer)
         context: grpc.aio.ServicerContext,
     ) -> progress_service_pb2.ListTemplateProgressResponse:
         template_id = _required(request.template_id, "template_id", 'e.g. "credly:<template uuid>"')
+        where = _progress_filter(request)
         limit = page_size(request.page)
         after = decode_token(request.page.page_token)
 
@@ -157,11 +244,7 @@ class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer)
             if templates_repo.get_template(session, template_id) is None:
                 return None
             records = progress_repo.template_progress(
-                session,
-                template_id,
-                after_learner_id=after,
-                limit=limit + 1,
-                completed_only=request.completed_only,
+                session, template_id, after_learner_id=after, limit=limit + 1, where=where
             )
             latest = awards_repo.latest_awards(
                 session, [(r.learner_id, template_id) for r in records[:limit]]
@@ -180,6 +263,33 @@ class ProgressServiceServicer(progress_service_pb2_grpc.ProgressServiceServicer)
                 for r in records[:limit]
             ],
             next_page_token=token,
+        )
+
+    @grpc_errors
+    async def GetLearnerBadges(
+        self,
+        request: progress_service_pb2.GetLearnerBadgesRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> progress_service_pb2.GetLearnerBadgesResponse:
+        learner_id = _required(request.learner_id, "learner_id", _LEARNER_EXAMPLE)
+        data = await self._runner.read(lambda s: _learner_badges(s, learner_id, offered=True))
+        dashboard = build_dashboard(data, self._admin.in_force().badge, utcnow())
+        return dashboard_to_proto(dashboard)
+
+    @grpc_errors
+    async def ListLearnerAwards(
+        self,
+        request: progress_service_pb2.ListLearnerAwardsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> progress_service_pb2.ListLearnerAwardsResponse:
+        learner_id = _required(request.learner_id, "learner_id", _LEARNER_EXAMPLE)
+        loaded = await self._runner.read(lambda s: _admin_view(s, learner_id))
+        if loaded is None:
+            raise _learner_not_found(learner_id)
+        learner, data, events, direct = loaded
+        items = admin_awards(data, events, direct, request.exclude_revoked)
+        return progress_service_pb2.ListLearnerAwardsResponse(
+            learner=_learner_to_proto(learner), awards=[admin_award_to_proto(i) for i in items]
         )
 
     @grpc_errors

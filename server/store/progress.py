@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,13 @@ from server.domain import EvidenceItem, ProgressRecord, RequirementState
 from server.store._statements import chunks, upsert_insert
 from server.store.models import Progress
 
-__all__ = ["learner_progress", "load_progress", "save_progress", "template_progress"]
+__all__ = [
+    "ProgressFilter",
+    "learner_progress",
+    "load_progress",
+    "save_progress",
+    "template_progress",
+]
 
 Key = tuple[str, str]  # (learner_id, template_id)
 
@@ -26,6 +33,15 @@ _UPDATED_COLUMNS = (
     "times_awarded",
     "updated_at",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressFilter:
+    """Which records of a template to list; the defaults list all."""
+
+    completed: bool | None = None  # True: completed only; False: not completed only
+    min_percent: float = 0.0  # fulfilled groups / total groups x 100, at least
+    updated_after: datetime | None = None  # changed at or after
 
 
 def load_progress(session: Session, keys: Collection[Key]) -> dict[Key, ProgressRecord]:
@@ -70,16 +86,30 @@ def template_progress(
     *,
     after_learner_id: str | None,
     limit: int,
-    completed_only: bool,
+    where: ProgressFilter = ProgressFilter(),
 ) -> list[ProgressRecord]:
-    """One page, keyset-paged by learner id so pages stay stable while rows are added."""
-    stmt = select(Progress).where(Progress.template_id == template_id)
+    """One page, keyset-paged by learner id so pages stay stable while rows are added;
+    filtered in SQL, so every page but the last is full."""
+    stmt = select(Progress).where(Progress.template_id == template_id, *_conditions(where))
     if after_learner_id is not None:
         stmt = stmt.where(Progress.learner_id > after_learner_id)
-    if completed_only:
-        stmt = stmt.where(Progress.completed.is_(True))
     stmt = stmt.order_by(Progress.learner_id).limit(limit)
     return [_to_record(row) for row in _fetch(session, stmt)]
+
+
+def _conditions(where: ProgressFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if where.completed is not None:
+        conditions.append(Progress.completed.is_(where.completed))
+    if where.min_percent > 0:
+        # The stored counts, multiplied out: no division, and no row with zero groups.
+        conditions.append(
+            Progress.fulfilled_groups * 100.0 >= Progress.total_groups * where.min_percent
+        )
+        conditions.append(Progress.total_groups > 0)
+    if where.updated_after is not None:
+        conditions.append(Progress.updated_at >= where.updated_after)
+    return conditions
 
 
 def _fetch(session: Session, stmt: Any) -> Sequence[Progress]:

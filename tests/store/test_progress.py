@@ -16,6 +16,7 @@ from server.store import (
     template_progress,
 )
 from server.store.models import Progress
+from server.store.progress import ProgressFilter
 from tests.store.conftest import NOW
 
 
@@ -148,7 +149,11 @@ def test_template_progress_pages_by_learner(
     after: str | None = None
     for _ in pages:
         page = template_progress(
-            session, template.id, after_learner_id=after, limit=2, completed_only=completed_only
+            session,
+            template.id,
+            after_learner_id=after,
+            limit=2,
+            where=ProgressFilter(completed=True if completed_only else None),
         )
         seen.append([p.learner_id for p in page])
         after = page[-1].learner_id if page else after
