@@ -162,16 +162,17 @@ def _bound_badge(session: Session, rules: ActiveRules, template_id: str) -> Comp
 def _ensure_learner(session: Session, grant: Grant, now: datetime) -> None:
     """Record the profile given with the grant; the provider needs an email, so a learner
     badgeflow never saw (or saw without one) must come with it."""
-    if grant.profile is not None:
-        learners_repo.upsert_learners(session, [grant.profile], now)
     known = learners_repo.get_learner(session, grant.learner_id)
-    if known is None or not known.email:
+    given = grant.profile.email if grant.profile is not None else ""
+    if not given and (known is None or not known.email):
         raise FailedPrecondition(
             "LEARNER_UNKNOWN" if known is None else "LEARNER_HAS_NO_EMAIL",
             f"learner {grant.learner_id!r} has no email on record: give learner.email "
             "(the provider issues the badge to it)",
             metadata={"subject": grant.learner_id, "learner_id": grant.learner_id},
         )
+    if grant.profile is not None:
+        learners_repo.upsert_learners(session, [grant.profile], now)
 
 
 def _refuse_if_held(latest: AwardRecord | None, grant: Grant) -> None:

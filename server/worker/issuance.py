@@ -57,6 +57,8 @@ DEFAULT_RETRY_POLICY = RetryPolicy()
 #: Seconds between checks for a connection when none serves an item's template.
 NO_CONNECTION_RECHECK = 60.0
 _GONE = {ProviderBadgeState.REVOKED, ProviderBadgeState.EXPIRED, ProviderBadgeState.DELETED}
+#: No longer the learner's badge: gone, or declined by the earner (Credly "rejected").
+_DEAD = _GONE | {ProviderBadgeState.REJECTED}
 
 
 class ProviderResolver(Protocol):
@@ -208,13 +210,30 @@ class IssuanceWorker:
                 )
         try:
             return await provider.issue(request)
-        except ProviderDuplicate:
-            # Ours from an attempt whose answer was lost, or the learner already holds
-            # one and the template forbids a second: the award is that badge.
-            held = _live(await provider.find(template, request.earner_key, email))
-            if held is None:
-                raise
+        except ProviderDuplicate as duplicate:
+            return await self._after_duplicate(provider, request, context, duplicate)
+
+    async def _after_duplicate(
+        self,
+        provider: BadgeProvider,
+        request: IssueRequest,
+        context: _Context,
+        duplicate: ProviderDuplicate,
+    ) -> ProviderBadge:
+        """Ours from an attempt whose answer was lost, or the learner already holds one
+        and the template forbids a second: the award is that badge. A dead badge is never
+        the award; if it is this award's own badge the earner declined, it is revoked so
+        that the re-issue an admin asked for can stand (Credly counts a declined badge as
+        a duplicate)."""
+        template, email = request.template_external_id, request.recipient.email
+        found = await provider.find(template, request.earner_key, email)
+        held = _live(found)
+        if held is not None:
             return held
+        if found is None or not _declined_badge_of(found, context):
+            raise duplicate
+        await provider.revoke(found.external_id, "declined by the earner; issued again")
+        return await provider.issue(request)
 
     async def _revoke(self, provider: BadgeProvider, context: _Context) -> ProviderBadge | None:
         live = [
@@ -294,14 +313,23 @@ def _load(session: Session, item: OutboxItem) -> _Context:
 
 
 def _live(badge: ProviderBadge | None) -> ProviderBadge | None:
-    return badge if badge is not None and badge.state not in _GONE else None
+    return badge if badge is not None and badge.state not in _DEAD else None
 
 
 def _ours(badge: ProviderBadge | None, request: IssueRequest) -> ProviderBadge | None:
-    """The live badge this very issuance created (found by its earner key), if any; a
-    learner's other badge of the template (matched by email) is not ours."""
-    live = _live(badge)
-    return live if live is not None and live.earner_key == request.earner_key else None
+    """The badge this very issuance created (found by its earner key), if the provider
+    still has it: it landed, so it is never sent twice (even if the earner has declined
+    it since). A learner's other badge of the template (matched by email) is not ours."""
+    if badge is None or badge.state in _GONE or badge.earner_key != request.earner_key:
+        return None
+    return badge
+
+
+def _declined_badge_of(badge: ProviderBadge, context: _Context) -> bool:
+    """Whether `badge` is one this award was issued before and the earner declined."""
+    return badge.state is ProviderBadgeState.REJECTED and any(
+        held.external_id == badge.external_id for held in context.held
+    )
 
 
 def _issue_request(item: OutboxItem, context: _Context) -> IssueRequest:
