@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from badgeflow_client import AwardWatch, BadgeflowClient, cli, event_from_dict
-from badgeflow_client.cli import main
+from badgeflow_client import AwardWatch, BadgeflowClient, event_from_dict
+from badgeflow_client.cli import main, meter
+from badgeflow_client.cli.console import when
 
 PASSED = "org.openedx.learning.course.passing.status.updated.v1"
 DEMO_COURSE = "course-v1:OpenedX+DemoX+Demo_Course"
@@ -56,7 +57,7 @@ def event(event_id: str, learner_id: str | None = "L1", **extra: Any) -> dict[st
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Rule and event files live in the working directory, so diagnostics name them short."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "PROGRESS_INTERVAL", math.inf)  # no timing-dependent progress lines
+    monkeypatch.setattr(meter, "PROGRESS_INTERVAL", math.inf)  # no timing-dependent progress lines
     (tmp_path / "demo.badge").write_text(RULES)
     (tmp_path / "bad.badge").write_text(BAD_RULES)
     return tmp_path
@@ -102,7 +103,7 @@ async def test_rules_apply_and_show(target: str, capsys: pytest.CaptureFixture[s
     assert capsys.readouterr() == ("applied rules version 2\n", "")
 
     assert await badgectl(target, "rules", "show") == 0
-    applied_at = (await sdk(target, BadgeflowClient.get_rules)).applied_at.ToJsonString()
+    applied_at = when((await sdk(target, BadgeflowClient.get_rules)).applied_at)
     assert capsys.readouterr() == (
         f"version 2, applied at {applied_at}\n"
         f"badge demo-graduate -> {TEMPLATE_ID}: 1 group(s), 1 requirement(s), 0 penalty(ies)\n"
@@ -202,7 +203,7 @@ async def test_templates_list_show_activate_deactivate(
             id="activate-unknown",
         ),
         pytest.param(
-            ["progress", "learner", "L404"],
+            ["progress", "learner", "L404", "--detail"],
             3,
             "badgectl: no events were ever received for learner 'L404'\n",
             id="learner-unknown",
@@ -214,7 +215,7 @@ async def test_templates_list_show_activate_deactivate(
             id="template-progress-unknown",
         ),
         pytest.param(
-            ["progress", "learner", ""],
+            ["progress", "learner", "", "--detail"],
             2,
             "badgectl: learner_id is empty\n"
             "  learner_id: give the learner's id as the platform sends it\n",
@@ -282,7 +283,7 @@ async def test_events_send_prints_progress(
     target: str, capsys: pytest.CaptureFixture[str], workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await ready(target, capsys)
-    monkeypatch.setattr(cli, "PROGRESS_INTERVAL", 0.0)  # a progress line after every event
+    monkeypatch.setattr(meter, "PROGRESS_INTERVAL", 0.0)  # a progress line after every event
     name = write_events(workdir / "events.jsonl", event("e1"), event("e2"))
     assert await badgectl(target, "events", "send", name) == 0
     out, err = capsys.readouterr()
@@ -304,7 +305,7 @@ async def test_malformed_event_file_sends_nothing(
         "",
         "badgectl: events.jsonl:2: occurred_at is not an ISO 8601 time: 'yesterday'\n",
     )
-    assert await badgectl(target, "progress", "learner", "L1") == 3
+    assert await badgectl(target, "progress", "learner", "L1", "--detail") == 3
 
 
 async def test_progress_learner_and_template(
@@ -317,21 +318,26 @@ async def test_progress_learner_and_template(
     )
     capsys.readouterr()
     progress = await sdk(target, BadgeflowClient.learner_progress, "L1")
-    awarded_at = progress.progress[0].award.award_time.ToJsonString()
+    record = progress.progress[0]
+    awarded_at = when(record.award.award_time)
+    condition = f'on course_passed where is_passing and course.course_key == "{DEMO_COURSE}"'
 
-    assert await badgectl(target, "progress", "learner", "L1") == 0
+    assert await badgectl(target, "progress", "learner", "L1", "--detail") == 0
     assert capsys.readouterr() == (
         "learner L1 (ada@example.org, Ada Lovelace)\n"
         f"{TEMPLATE_ID}  demo-graduate  100% (1/1 groups)  awarded #1 at {awarded_at}\n"
-        "  group g1: fulfilled by r1\n",
+        "  group g1: fulfilled by r1\n"
+        f"    [x] r1: {condition}\n",
         "",
     )
     assert await badgectl(target, "progress", "template", TEMPLATE_ID, "--completed") == 0
+    updated = when(record.update_time)
     assert capsys.readouterr() == (
-        f"LEARNER  PERCENT  GROUPS  AWARD\nL1       100%     1/1     awarded #1 at {awarded_at}\n",
+        "LEARNER  PERCENT  GROUPS  UPDATED            AWARD\n"
+        f"L1       100%     1/1     {updated}  awarded #1 at {awarded_at}\n",
         "",
     )
-    assert await badgectl(target, "--json", "progress", "learner", "L1") == 0
+    assert await badgectl(target, "--json", "progress", "learner", "L1", "--detail") == 0
     shown = json.loads(capsys.readouterr().out)
     assert (
         shown["learner"]["id"],

@@ -61,13 +61,21 @@ async def test_the_provider_commands(
     assert DEMO_CREDLY_TOKEN not in "".join(out)
 
     assert await run("providers", "list") == 0
-    assert capsys.readouterr().out == f"{CONNECTION}  active  Demo Academy  {emulator.credly_url}\n"
+    assert capsys.readouterr().out == (
+        "ID                                           STATE   NAME          API\n"
+        f"{CONNECTION}  active  Demo Academy  {emulator.credly_url}\n"
+    )
     emulator.state.credly.add_template(DEMO_CREDLY_ORG_ID, "Late Addition", template_id="late-1")
     assert await run("providers", "sync", CONNECTION) == 0
-    assert capsys.readouterr().out == "created credly:late-1\n"
+    assert capsys.readouterr().out == (
+        f"synced {CONNECTION}: 1 created, 0 updated, 0 deactivated\n  created credly:late-1\n"
+    )
     assert await run("issuances", "list", "--state", "failed") == 0
     assert await run("badges", "provider", "--learner", "ada") == 0
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == (
+        "ID  STATE  ACTION  AWARD  TEMPLATE  ATTEMPTS  NEXT TRY  DETAIL\n"
+        "BADGE  STATE  RECIPIENT  TEMPLATE  ISSUED  EXPIRES  AWARD\n"
+    )
     assert await run("badges", "provider") == 2
     assert await run("badges", "revoke", "999", "--reason", "test") == 3
     assert await run("providers", "disconnect", CONNECTION) == 0

@@ -90,6 +90,7 @@ async def test_plan_against_a_server(
     assert capsys.readouterr().out == (
         "plan against rules version 1 (2 logged events replayed)\n"
         f"  changed   {TEMPLATE_ID}  demo-graduate: a backfill would award 1 learner(s)\n"
+        "            learners: ben\n"
         "apply exactly this: badgectl rules apply --expected-version 1 loose.badge\n"
     )
     assert await asyncio.to_thread(run, "rules", "plan", "bad.badge") == 1
