@@ -37,6 +37,19 @@ from tests.service.stubs import Stubs, rich_status, stubs, unpack
 NOW = datetime.now(UTC)
 
 
+BADGE_URL = "https://credly.example/badges/"
+ACCEPT_URL = "https://credly.example/accept/pending"
+
+
+def on(key: str) -> str:
+    """A requirement's description, as the rules language writes it back."""
+    return f'on course_passed where course.course_key == "{key}"'
+
+
+def state_name(state: int) -> str:
+    return progress_pb2.EarnedBadgeState.Name(state).removeprefix("EARNED_BADGE_STATE_")
+
+
 def _single(slug: str, key: str, description: str = "") -> str:
     line = f'    description "{description}"\n' if description else ""
     return (
@@ -165,7 +178,7 @@ def provider_badge(award: AwardRecord, state: str, **fields: object) -> Provider
         recipient_email="ada@example.org",
         award_id=award.id,
         issued_at=NOW - timedelta(days=1),
-        url=f"https://credly.example/badges/{award.badge}",
+        url=BADGE_URL + award.badge,
         **fields,  # type: ignore[arg-type]
     )
 
@@ -219,8 +232,7 @@ async def learner_with_every_state(s: Stubs, app: App) -> dict[str, AwardRecord]
     await deactivate(s, "retired")
     awards = await awards_by_slug(app)
     await revoke(s.channel, awards["revoked"])
-    accept = "https://credly.example/accept/pending"
-    pending = provider_badge(awards["pending"], "pending", accept_url=accept)
+    pending = provider_badge(awards["pending"], "pending", accept_url=ACCEPT_URL)
     await issued(app, awards["pending"], pending)
     await issued(app, awards["accepted"], provider_badge(awards["accepted"], "accepted"))
     await issued(app, awards["rejected"], provider_badge(awards["rejected"], "rejected"))
@@ -241,38 +253,19 @@ async def test_the_dashboard_lists_every_state_in_order(s: Stubs, quiet_app: App
         (b.template_id, b.badge, b.percent, b.fulfilled_groups, b.total_groups, list(b.remaining))
         for b in reply.in_progress
     ] == [
-        (
-            "credly:lh",
-            "later-half",
-            50.0,
-            1,
-            2,
-            ['on course_passed where course.course_key == "lh-2"'],
-        ),
-        (
-            "credly:hw",
-            "half-way",
-            50.0,
-            1,
-            2,
-            ['on course_passed where course.course_key == "hw-2"'],
-        ),
+        ("credly:lh", "later-half", 50.0, 1, 2, [on("lh-2")]),
+        ("credly:hw", "half-way", 50.0, 1, 2, [on("hw-2")]),
         (
             "credly:th",
             "third",
             33.33,
             1,
             3,
-            [
-                '3 of: on course_passed where course.course_key == "th-2" (1 of 3 matching events)',
-                'one of: on course_passed where course.course_key == "th-3"; '
-                'on course_passed where course.course_key == "th-4"',
-            ],
+            [f"3 of: {on('th-2')} (1 of 3 matching events)", f"one of: {on('th-3')}; {on('th-4')}"],
         ),
     ]
-    assert reply.in_progress[0].update_time.ToDatetime(UTC) > reply.in_progress[
-        1
-    ].update_time.ToDatetime(UTC)
+    later, earlier = (b.update_time.ToDatetime(UTC) for b in reply.in_progress[:2])
+    assert later > earlier
     assert reply.in_progress[0].name == "later-half"
     assert [
         (b.template_id, b.badge, b.name, b.description, list(b.how_to_earn), b.repeatable)
@@ -283,46 +276,19 @@ async def test_the_dashboard_lists_every_state_in_order(s: Stubs, quiet_app: App
             "alpha-offered",
             "alpha-offered",
             "Offered first by name",
-            ['on course_passed where course.course_key == "z-offer"'],
+            [on("z-offer")],
             False,
         ),
-        (
-            "credly:a-offer",
-            "beta-offered",
-            "beta-offered",
-            'on course_passed where course.course_key == "a-offer"',
-            ['on course_passed where course.course_key == "a-offer"'],
-            False,
-        ),
+        ("credly:a-offer", "beta-offered", "beta-offered", on("a-offer"), [on("a-offer")], False),
     ]
-    assert [(b.badge, b.state, b.badge_url, b.accept_url) for b in reply.earned] == [
-        (
-            "rejected",
-            progress_pb2.EARNED_BADGE_STATE_REJECTED,
-            "https://credly.example/badges/rejected",
-            "",
-        ),
-        ("failed", progress_pb2.EARNED_BADGE_STATE_ISSUE_FAILED, "", ""),
-        (
-            "expired",
-            progress_pb2.EARNED_BADGE_STATE_EXPIRED,
-            "https://credly.example/badges/expired",
-            "",
-        ),
-        (
-            "accepted",
-            progress_pb2.EARNED_BADGE_STATE_ACCEPTED,
-            "https://credly.example/badges/accepted",
-            "",
-        ),
-        (
-            "pending",
-            progress_pb2.EARNED_BADGE_STATE_PENDING,
-            "https://credly.example/badges/pending",
-            "https://credly.example/accept/pending",
-        ),
-        ("issuing", progress_pb2.EARNED_BADGE_STATE_ISSUING, "", ""),
-        ("retired", progress_pb2.EARNED_BADGE_STATE_ISSUING, "", ""),
+    assert [(b.badge, state_name(b.state), b.badge_url, b.accept_url) for b in reply.earned] == [
+        ("rejected", "REJECTED", BADGE_URL + "rejected", ""),
+        ("failed", "ISSUE_FAILED", "", ""),
+        ("expired", "EXPIRED", BADGE_URL + "expired", ""),
+        ("accepted", "ACCEPTED", BADGE_URL + "accepted", ""),
+        ("pending", "PENDING", BADGE_URL + "pending", ACCEPT_URL),
+        ("issuing", "ISSUING", "", ""),
+        ("retired", "ISSUING", "", ""),
     ]
     first = reply.earned[0]
     rejected = awards["rejected"]
@@ -376,6 +342,20 @@ async def test_an_empty_learner_id_is_a_field_violation(s: Stubs) -> None:
         assert [v.field for v in violations] == ["learner_id"]
 
 
+def admin_row(item: progress_service_pb2.LearnerAward) -> tuple[object, ...]:
+    """(template, name, award state, "provider badge id and state", event ids, direct)."""
+    award = progress_pb2.AwardState.Name(item.award.state).removeprefix("AWARD_STATE_")
+    badge = item.provider_badge
+    return (
+        item.template_id,
+        item.template_name,
+        award if item.HasField("award") else "",
+        f"{badge.external_id} {badge.state}" if item.HasField("provider_badge") else "",
+        [e.id for e in item.events],
+        item.issued_on_provider,
+    )
+
+
 async def test_the_admin_view_has_every_award_its_events_and_direct_badges(
     s: Stubs, quiet_app: App
 ) -> None:
@@ -389,67 +369,17 @@ async def test_the_admin_view_has_every_award_its_events_and_direct_badges(
     )
 
     assert (reply.learner.id, reply.learner.email) == ("ada", "Ada@Example.org")
-    rows = [
-        (
-            a.award.badge,
-            a.award.state,
-            a.template_id,
-            a.template_name,
-            a.provider_badge.external_id,
-            a.provider_badge.state,
-            [e.id for e in a.events],
-            a.issued_on_provider,
-        )
-        for a in reply.awards
-    ]
-    awarded, revoked = progress_pb2.AWARD_STATE_AWARDED, progress_pb2.AWARD_STATE_REVOKED
-    assert rows == [
-        (
-            "accepted",
-            awarded,
-            "credly:accepted",
-            "accepted",
-            "cb-accepted",
-            "accepted",
-            ["e-accepted"],
-            False,
-        ),
-        (
-            "expired",
-            awarded,
-            "credly:expired",
-            "expired",
-            "cb-expired",
-            "accepted",
-            ["e-expired"],
-            False,
-        ),
-        ("failed", awarded, "credly:failed", "failed", "", "", ["e-failed"], False),
-        ("issuing", awarded, "credly:issuing", "issuing", "", "", ["e-issuing"], False),
-        (
-            "pending",
-            awarded,
-            "credly:pending",
-            "pending",
-            "cb-pending",
-            "pending",
-            ["e-pending"],
-            False,
-        ),
-        (
-            "rejected",
-            awarded,
-            "credly:rejected",
-            "rejected",
-            "cb-rejected",
-            "rejected",
-            ["e-rejected"],
-            False,
-        ),
-        ("retired", awarded, "credly:retired", "retired", "", "", ["e-retired"], False),
-        ("revoked", revoked, "credly:revoked", "revoked", "", "", ["e-revoked"], False),
-        ("", 0, "credly:a-offer", "beta-offered", "cb-direct-known", "accepted", [], True),
-        ("", 0, "", "", "cb-direct-unknown", "accepted", [], True),
+    assert [admin_row(a) for a in reply.awards] == [
+        ("credly:accepted", "accepted", "AWARDED", "cb-accepted accepted", ["e-accepted"], False),
+        ("credly:expired", "expired", "AWARDED", "cb-expired accepted", ["e-expired"], False),
+        ("credly:failed", "failed", "AWARDED", "", ["e-failed"], False),
+        ("credly:issuing", "issuing", "AWARDED", "", ["e-issuing"], False),
+        ("credly:pending", "pending", "AWARDED", "cb-pending pending", ["e-pending"], False),
+        ("credly:rejected", "rejected", "AWARDED", "cb-rejected rejected", ["e-rejected"], False),
+        ("credly:retired", "retired", "AWARDED", "", ["e-retired"], False),
+        ("credly:revoked", "revoked", "REVOKED", "", ["e-revoked"], False),
+        ("credly:a-offer", "beta-offered", "", "cb-direct-known accepted", [], True),
+        ("", "", "", "cb-direct-unknown accepted", [], True),
     ]
     (accepted,) = [a for a in reply.awards if a.award.badge == "accepted"]
     assert accepted.award.id == str(awards["accepted"].id)
