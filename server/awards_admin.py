@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dsl.ruleset import CompiledBadge
@@ -295,7 +296,12 @@ class AwardAdmin:
         hear of it as of any award."""
         checked = _check_grant(grant)
         rules, now = self._rules.current, self._clock()
-        change = await self._runner.write(lambda s: _grant(s, rules, checked, now))
+        try:
+            change = await self._runner.write(lambda s: _grant(s, rules, checked, now))
+        except IntegrityError:
+            # Another replica awarded the same sequence between our read and our insert;
+            # a second pass sees that award (and refuses if it stands).
+            change = await self._runner.write(lambda s: _grant(s, rules, checked, now))
         self._broadcaster.publish([change])
         return change.award
 

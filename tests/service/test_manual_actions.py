@@ -365,6 +365,30 @@ async def test_a_reissue_after_the_earner_declined_issues_a_new_badge(env: Env) 
     assert [a.state.value for a in await env.awards_of("ada")] == ["awarded"]
 
 
+async def test_a_declined_badge_issued_on_the_provider_is_never_taken_as_the_award(
+    env: Env,
+) -> None:
+    direct = env.emulator.state.credly.issue(
+        env.org.id,
+        {
+            "badge_template_id": env.template_id.split(":", 1)[1],
+            "recipient_email": "ada@example.org",
+            "issued_to_first_name": "Ada",
+            "issued_to_last_name": "Lovelace",
+            "issued_at": datetime.now(UTC),
+        },
+    )
+    env.emulator.state.credly.set_badge_state(env.org.id, direct.id, "rejected")
+    await _publish(env, "e1")
+    assert await env.worker.run_once() == 1
+    (issuance,) = await env.issuances()
+    assert (issuance.state, issuance.provider_badge_id) == (
+        provider_pb2.ISSUANCE_STATE_FAILED,
+        "",
+    )
+    assert env.badges() == [(direct.id, "ada@example.org", "rejected")]  # not ours to revoke
+
+
 @pytest.mark.parametrize(
     ("award_id", "expected"),
     [
