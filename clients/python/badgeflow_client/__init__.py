@@ -1,11 +1,14 @@
-"""badgeflow's Python SDK: a typed client, typed errors and the `badgectl` command line.
+"""badgeflow's Python SDK: typed sync and async clients, typed errors and `badgectl`.
 
 >>> from badgeflow_client import BadgeflowClient, event_from_dict
 >>> with BadgeflowClient("127.0.0.1:50151") as client:  # doctest: +SKIP
 ...     results = client.publish_events([event_from_dict({"id": "e1", "type": "course_passed",
 ...                                                       "learner": {"id": "L1"}})])
+
+For asyncio, `AsyncBadgeflowClient` has the same methods as coroutines.
 """
 
+from badgeflow_client.aio import AsyncAwardWatch, AsyncBadgeflowClient
 from badgeflow_client.client import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAGE_SIZE,
@@ -16,6 +19,7 @@ from badgeflow_client.client import (
 from badgeflow_client.errors import (
     AlreadyExists,
     BadgeflowError,
+    Cancelled,
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
@@ -27,31 +31,41 @@ from badgeflow_client.errors import (
     ResourceExhausted,
     Unauthenticated,
     Unavailable,
+    Unimplemented,
     UnknownError,
+    from_aio_call,
     from_rpc_error,
 )
 from badgeflow_client.events import event_from_dict
+from badgeflow_client.pagers import AsyncPager, Pager
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_RPC_TIMEOUT",
     "AlreadyExists",
+    "AsyncAwardWatch",
+    "AsyncBadgeflowClient",
+    "AsyncPager",
     "AwardWatch",
     "BadgeflowClient",
     "BadgeflowError",
+    "Cancelled",
     "DeadlineExceeded",
     "FailedPrecondition",
     "FieldViolation",
     "Internal",
     "InvalidArgument",
     "NotFound",
+    "Pager",
     "PermissionDenied",
     "PreconditionViolation",
     "ResourceExhausted",
     "Unauthenticated",
     "Unavailable",
+    "Unimplemented",
     "UnknownError",
     "event_from_dict",
+    "from_aio_call",
     "from_rpc_error",
 ]

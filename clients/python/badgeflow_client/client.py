@@ -1,7 +1,10 @@
 """`BadgeflowClient`: a typed, synchronous facade over the badgeflow gRPC services.
 
 Every method raises a `BadgeflowError` subclass (see `badgeflow_client.errors`) instead of
-a raw `grpc.RpcError`, and list methods follow `next_page_token` through every page.
+a raw `grpc.RpcError`; list methods return a `Pager` that follows `next_page_token`
+lazily. Unary calls have a deadline (`timeout`), and the idempotent ones are retried
+on UNAVAILABLE (see `badgeflow_client.channel`). For asyncio, use
+`badgeflow_client.aio.AsyncBadgeflowClient`: the same methods, as coroutines.
 
     >>> from badgeflow_client import BadgeflowClient  # doctest: +SKIP
     >>> with BadgeflowClient("127.0.0.1:50151") as client:  # doctest: +SKIP
@@ -11,35 +14,26 @@ a raw `grpc.RpcError`, and list methods follow `next_page_token` through every p
 
 from __future__ import annotations
 
-import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
 from badgeflow.v1 import (
     award_service_pb2,
-    award_service_pb2_grpc,
-    common_pb2,
     event_pb2,
-    event_service_pb2,
-    event_service_pb2_grpc,
     progress_pb2,
     progress_service_pb2,
-    progress_service_pb2_grpc,
     provider_pb2,
     provider_service_pb2,
-    provider_service_pb2_grpc,
     rule_service_pb2,
-    rule_service_pb2_grpc,
-    rules_pb2,
     template_pb2,
-    template_service_pb2,
-    template_service_pb2_grpc,
 )
 
-from badgeflow_client.errors import BadgeflowError, from_rpc_error
+from badgeflow_client import _calls
+from badgeflow_client.channel import call_metadata, channel_options, check_timeout, credentials
+from badgeflow_client.errors import Cancelled, from_rpc_error
 from badgeflow_client.pagers import Pager
 
 __all__ = [
@@ -51,23 +45,14 @@ __all__ = [
 ]
 
 DEFAULT_RPC_TIMEOUT = 10.0
-"""Seconds a unary call may take; streams (events, award watches) have no deadline."""
+"""Seconds a unary call may take, retries included; streams have no deadline unless given."""
 DEFAULT_BATCH_SIZE = 100
 """Events per StreamEventsRequest; the server accepts at most 1,000."""
 DEFAULT_PAGE_SIZE = 100
 """Items asked for per page by the list methods."""
 
+_Result = TypeVar("_Result")
 _Response = TypeVar("_Response")
-
-
-def _rule_files(files: Mapping[str, str]) -> list[rules_pb2.RuleFile]:
-    return [rules_pb2.RuleFile(name=name, content=content) for name, content in files.items()]
-
-
-def _batches(events: Iterable[event_pb2.Event], size: int) -> Iterator[list[event_pb2.Event]]:
-    iterator = iter(events)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
 
 
 class AwardWatch(Iterator[progress_service_pb2.WatchAwardsResponse]):
@@ -120,9 +105,7 @@ class AwardWatch(Iterator[progress_service_pb2.WatchAwardsResponse]):
             raise TimeoutError(f"the award watch was not confirmed within {timeout} s")
         if self._call.done() and self._call.code() is not grpc.StatusCode.OK:
             if self._call.cancelled():
-                raise BadgeflowError(
-                    "the award watch was cancelled", code=grpc.StatusCode.CANCELLED
-                )
+                raise Cancelled("the award watch was cancelled")
             raise from_rpc_error(self._call)
 
     def cancel(self) -> None:
@@ -131,10 +114,13 @@ class AwardWatch(Iterator[progress_service_pb2.WatchAwardsResponse]):
 
 
 class BadgeflowClient:
-    """A synchronous badgeflow client owning one insecure channel to `target`.
+    """A synchronous badgeflow client owning one channel to `target`.
 
     Use it as a context manager (or call `close()`). `timeout` is the deadline, in
-    seconds, of every unary call.
+    seconds, of every unary call (retries included). `api_key` is sent on every call as
+    `authorization: Bearer <key>` (it never appears in `repr` or errors). `tls=True`
+    opens a TLS channel, checked against `root_certificates` (PEM) or the system roots.
+    `retries=False` turns off the retries of idempotent calls on UNAVAILABLE.
 
     Example:
         >>> with BadgeflowClient("127.0.0.1:50151") as client:  # doctest: +SKIP
@@ -153,19 +139,18 @@ class BadgeflowClient:
         retries: bool = True,
     ) -> None:
         self.target = target
-        self.timeout = timeout
-        self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
-        if tls:
-            credentials = grpc.ssl_channel_credentials(root_certificates)
-            self._channel = grpc.secure_channel(target, credentials)
+        self.timeout = check_timeout(timeout)
+        self._metadata = call_metadata(api_key)
+        options = channel_options(retries)
+        channel_credentials = credentials(tls, root_certificates)
+        if channel_credentials is None:
+            self._channel = grpc.insecure_channel(target, options)
         else:
-            self._channel = grpc.insecure_channel(target)
-        self._events = event_service_pb2_grpc.EventServiceStub(self._channel)
-        self._rules = rule_service_pb2_grpc.RuleServiceStub(self._channel)
-        self._templates = template_service_pb2_grpc.TemplateServiceStub(self._channel)
-        self._progress = progress_service_pb2_grpc.ProgressServiceStub(self._channel)
-        self._providers = provider_service_pb2_grpc.ProviderServiceStub(self._channel)
-        self._awards = award_service_pb2_grpc.AwardServiceStub(self._channel)
+            self._channel = grpc.secure_channel(target, channel_credentials, options)
+        self._stubs = _calls.Stubs.over(self._channel)
+
+    def __repr__(self) -> str:
+        return f"BadgeflowClient({self.target!r}, timeout={self.timeout})"
 
     def __enter__(self) -> BadgeflowClient:
         return self
@@ -177,23 +162,44 @@ class BadgeflowClient:
         """Close the channel; calls in flight are cancelled."""
         self._channel.close()
 
-    def _call(self, method: Callable[..., _Response], request: Any) -> _Response:
+    def _unary(self, call: _calls.Unary[_Result]) -> _Result:
         try:
-            return method(request, timeout=self.timeout, metadata=self._metadata)
+            response = call.method(self._stubs)(
+                call.request, timeout=self.timeout, metadata=self._metadata
+            )
         except grpc.RpcError as error:
             raise from_rpc_error(error) from error
+        return call.unwrap(response)
+
+    def _pager(self, paged: _calls.Paged[_Result]) -> Pager[_Result]:
+        return Pager(lambda token: self._unary(paged.page(token)), paged.items_of)
+
+    def _open(self, stream: _calls.ServerStream[Any], timeout: float | None) -> Any:
+        return stream.method(self._stubs)(stream.request, timeout=timeout, metadata=self._metadata)
+
+    def _stream(
+        self, stream: _calls.ServerStream[_Response], timeout: float | None
+    ) -> Iterator[_Response]:
+        call = self._open(stream, timeout)
+        try:
+            yield from call
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from error
+        finally:
+            call.cancel()  # no-op when finished; stops the stream if the caller stopped early
 
     # -- events --------------------------------------------------------------------
 
     def publish_events(self, events: Iterable[event_pb2.Event]) -> list[event_pb2.EventResult]:
         """Send one batch (at most 1,000 events); one result per event, in order.
 
+        Retried on UNAVAILABLE: events are idempotent by id (a resent one is DUPLICATE).
+
         Example:
             >>> [r.outcome for r in client.publish_events([event])]  # doctest: +SKIP
             [1]
         """
-        request = event_service_pb2.PublishEventsRequest(events=list(events))
-        return list(self._call(self._events.PublishEvents, request).results)
+        return self._unary(_calls.publish_events(events))
 
     def stream_events(
         self, events: Iterable[event_pb2.Event], batch_size: int = DEFAULT_BATCH_SIZE
@@ -206,22 +212,12 @@ class BadgeflowClient:
             ...     if result.outcome == event_pb2.EVENT_OUTCOME_REJECTED:
             ...         print(result.event_id, result.reason)
         """
-        if not 1 <= batch_size <= 1000:
-            raise ValueError(f"batch_size must be between 1 and 1000, not {batch_size}")
-        requests = (
-            event_service_pb2.StreamEventsRequest(sequence=sequence, events=batch)
-            for sequence, batch in enumerate(_batches(events, batch_size), start=1)
-        )
-        call = self._events.StreamEvents(requests, metadata=self._metadata)
+        _calls.check_batch_size(batch_size)
+        requests = _calls.stream_requests(events, batch_size)
+        call = self._stubs.events.StreamEvents(requests, metadata=self._metadata)
         try:
             for expected, response in enumerate(call, start=1):
-                if response.sequence != expected:
-                    raise BadgeflowError(
-                        f"acknowledgement out of order: got batch {response.sequence}, "
-                        f"expected {expected}",
-                        code=grpc.StatusCode.INTERNAL,
-                    )
-                yield from response.results
+                yield from _calls.acknowledged(expected, response)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from error
         finally:
@@ -237,8 +233,7 @@ class BadgeflowClient:
             >>> response.valid, [d.rendered for d in response.diagnostics]  # doctest: +SKIP
             (True, [])
         """
-        request = rule_service_pb2.ValidateRulesRequest(files=_rule_files(files))
-        return self._call(self._rules.ValidateRules, request)
+        return self._unary(_calls.validate_rules(files))
 
     def plan_rules(self, files: Mapping[str, str]) -> rule_service_pb2.PlanRulesResponse:
         """What applying `files` would change, and how many learners the stored events
@@ -249,8 +244,7 @@ class BadgeflowClient:
             >>> [(b.slug, b.change, b.backfill_awards) for b in plan.badges]  # doctest: +SKIP
             [('demo-graduate', 'added', 12)]
         """
-        request = rule_service_pb2.PlanRulesRequest(files=_rule_files(files))
-        return self._call(self._rules.PlanRules, request)
+        return self._unary(_calls.plan_rules(files))
 
     def apply_rules(
         self, files: Mapping[str, str], expected_version: int = 0
@@ -259,15 +253,13 @@ class BadgeflowClient:
 
         Raises `InvalidArgument` with `.diagnostics` when the files have errors, and
         `FailedPrecondition` when `expected_version` (0 skips the check) is stale.
+        Never retried.
 
         Example:
             >>> client.apply_rules({"demo.badge": text}).version  # doctest: +SKIP
             1
         """
-        request = rule_service_pb2.ApplyRulesRequest(
-            files=_rule_files(files), expected_version=expected_version
-        )
-        return self._call(self._rules.ApplyRules, request)
+        return self._unary(_calls.apply_rules(files, expected_version))
 
     def get_rules(self) -> rule_service_pb2.GetRulesResponse:
         """Return the rule set in force (version 0 and no files when none was applied).
@@ -276,29 +268,25 @@ class BadgeflowClient:
             >>> [f.name for f in client.get_rules().files]  # doctest: +SKIP
             ['demo.badge']
         """
-        return self._call(self._rules.GetRules, rule_service_pb2.GetRulesRequest())
+        return self._unary(_calls.get_rules())
 
     def backfill_rules(
-        self, template_ids: Sequence[str] = (), *, dry_run: bool = False
+        self,
+        template_ids: Sequence[str] = (),
+        *,
+        dry_run: bool = False,
+        timeout: float | None = None,
     ) -> Iterator[rule_service_pb2.BackfillRulesResponse]:
-        """Replay the event log against the rules in force, streaming progress; the last
-        message has `done` set and the per-template `results`. No deadline; stopping the
-        iteration cancels the backfill's stream.
+        """Replay the event log against the rules in force (every active template, or
+        `template_ids`), streaming progress; the last message has `done` set and the
+        per-template `results`. No deadline unless `timeout`; stopping the iteration
+        cancels the backfill's stream. Never retried.
 
         Example:
             >>> for update in client.backfill_rules(dry_run=True):  # doctest: +SKIP
             ...     print(update.events_replayed, update.events_total, update.done)
         """
-        request = rule_service_pb2.BackfillRulesRequest(
-            template_ids=list(template_ids), dry_run=dry_run
-        )
-        call = self._rules.BackfillRules(request, metadata=self._metadata)
-        try:
-            yield from call
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from error
-        finally:
-            call.cancel()
+        return self._stream(_calls.backfill_rules(template_ids, dry_run), timeout)
 
     # -- templates -----------------------------------------------------------------
 
@@ -311,15 +299,7 @@ class BadgeflowClient:
             >>> [t.id for t in client.list_templates(active_only=True)]  # doctest: +SKIP
             ['credly:8f2b7c1e-0000-4000-8000-000000000001']
         """
-
-        def fetch(token: str) -> template_service_pb2.ListTemplatesResponse:
-            request = template_service_pb2.ListTemplatesRequest(
-                page=common_pb2.PageRequest(page_size=page_size, page_token=token),
-                active_only=active_only,
-            )
-            return self._call(self._templates.ListTemplates, request)
-
-        return Pager(fetch, lambda page: page.templates)
+        return self._pager(_calls.list_templates(active_only, page_size))
 
     def get_template(self, template_id: str) -> template_pb2.Template:
         """Return one template; `NotFound` if unknown.
@@ -328,8 +308,7 @@ class BadgeflowClient:
             >>> client.get_template("credly:8f2b7c1e-…").active  # doctest: +SKIP
             False
         """
-        request = template_service_pb2.GetTemplateRequest(template_id=template_id)
-        return self._call(self._templates.GetTemplate, request).template
+        return self._unary(_calls.get_template(template_id))
 
     def activate_template(self, template_id: str) -> template_pb2.Template:
         """Make a template count; `FailedPrecondition` if no rules give it a requirement.
@@ -338,8 +317,7 @@ class BadgeflowClient:
             >>> client.activate_template("credly:8f2b7c1e-…").active  # doctest: +SKIP
             True
         """
-        request = template_service_pb2.ActivateTemplateRequest(template_id=template_id)
-        return self._call(self._templates.ActivateTemplate, request).template
+        return self._unary(_calls.activate_template(template_id))
 
     def deactivate_template(self, template_id: str) -> template_pb2.Template:
         """Stop a template from counting; progress and awards are kept.
@@ -348,8 +326,7 @@ class BadgeflowClient:
             >>> client.deactivate_template("credly:8f2b7c1e-…").active  # doctest: +SKIP
             False
         """
-        request = template_service_pb2.DeactivateTemplateRequest(template_id=template_id)
-        return self._call(self._templates.DeactivateTemplate, request).template
+        return self._unary(_calls.deactivate_template(template_id))
 
     # -- providers and issuance -----------------------------------------------------
 
@@ -369,51 +346,66 @@ class BadgeflowClient:
             >>> client.connect_provider("credly", org_id, token).connection.name  # doctest: +SKIP
             'Demo Academy'
         """
-        request = provider_service_pb2.ConnectProviderRequest(
-            kind=kind,
-            organization_id=organization_id,
-            token=token,
-            environment=environment,
-            base_url=base_url,
+        return self._unary(
+            _calls.connect_provider(kind, organization_id, token, environment, base_url)
         )
-        return self._call(self._providers.ConnectProvider, request)
 
     def list_providers(self) -> list[provider_pb2.ProviderConnection]:
-        """Every connection, active or disconnected (tokens are never returned)."""
-        response = self._call(
-            self._providers.ListProviders, provider_service_pb2.ListProvidersRequest()
-        )
-        return list(response.connections)
+        """Every connection, active or disconnected (tokens are never returned).
+
+        Example:
+            >>> [c.name for c in client.list_providers()]  # doctest: +SKIP
+            ['Demo Academy']
+        """
+        return self._unary(_calls.list_providers())
 
     def disconnect_provider(self, connection_id: str) -> provider_pb2.ProviderConnection:
-        """Stop issuing through a connection; its records are kept."""
-        request = provider_service_pb2.DisconnectProviderRequest(connection_id=connection_id)
-        return self._call(self._providers.DisconnectProvider, request).connection
+        """Stop issuing through a connection; its records are kept.
+
+        Example:
+            >>> client.disconnect_provider("credly:org-1").active  # doctest: +SKIP
+            False
+        """
+        return self._unary(_calls.disconnect_provider(connection_id))
 
     def sync_templates(self, connection_id: str) -> provider_service_pb2.SyncTemplatesResponse:
-        """Pull the connection's templates now (new ones arrive inactive)."""
-        request = provider_service_pb2.SyncTemplatesRequest(connection_id=connection_id)
-        return self._call(self._providers.SyncTemplates, request)
+        """Pull the connection's templates now (new ones arrive inactive).
+
+        Example:
+            >>> client.sync_templates("credly:org-1").created  # doctest: +SKIP
+        """
+        return self._unary(_calls.sync_templates(connection_id))
 
     def list_issuances(self, state: int = 0, limit: int = 0) -> list[provider_pb2.Issuance]:
-        """The issuance queue (most recent last); `state` is an IssuanceState value."""
-        request = provider_service_pb2.ListIssuancesRequest(state=state, limit=limit)
-        return list(self._call(self._providers.ListIssuances, request).issuances)
+        """The issuance queue (most recent last); `state` is an IssuanceState value.
+
+        Example:
+            >>> [i.id for i in client.list_issuances(limit=10)]  # doctest: +SKIP
+            [1, 2]
+        """
+        return self._unary(_calls.list_issuances(state, limit))
 
     def retry_issuance(self, issuance_id: int) -> provider_pb2.Issuance:
-        """Send a failed issuance again; `FailedPrecondition` if it has not failed."""
-        request = provider_service_pb2.RetryIssuanceRequest(issuance_id=issuance_id)
-        return self._call(self._providers.RetryIssuance, request).issuance
+        """Send a failed issuance again; `FailedPrecondition` if it has not failed.
+
+        Example:
+            >>> client.retry_issuance(7).attempts  # doctest: +SKIP
+            0
+        """
+        return self._unary(_calls.retry_issuance(issuance_id))
 
     def provider_badges(
         self, *, learner_id: str = "", template_id: str = ""
     ) -> list[provider_pb2.ProviderBadge]:
         """The provider badges of a learner or of a template (give one), with their
-        provider ids and states, including badges issued directly on the provider."""
-        request = provider_service_pb2.ListProviderBadgesRequest(
-            learner_id=learner_id, template_id=template_id
-        )
-        return list(self._call(self._providers.ListProviderBadges, request).badges)
+        provider ids and states, including badges issued directly on the provider.
+
+        Example:
+            >>> [b.state for b in client.provider_badges(learner_id="L1")]  # doctest: +SKIP
+        """
+        return self._unary(_calls.provider_badges(learner_id, template_id))
+
+    # -- awards --------------------------------------------------------------------
 
     def revoke_award(self, award_id: str, reason: str) -> progress_pb2.Award:
         """Revoke an award here and on the provider; processing never awards it again.
@@ -422,8 +414,7 @@ class BadgeflowClient:
             >>> client.revoke_award("42", "issued in error").state  # doctest: +SKIP
             2
         """
-        request = award_service_pb2.RevokeAwardRequest(award_id=award_id, reason=reason)
-        return self._call(self._awards.RevokeAward, request).award
+        return self._unary(_calls.revoke_award(award_id, reason))
 
     def grant_award(
         self,
@@ -435,7 +426,8 @@ class BadgeflowClient:
         first_name: str = "",
         last_name: str = "",
     ) -> progress_pb2.Award:
-        """Grant a badge by hand (never retried: it is not idempotent).
+        """Grant a badge by hand to a learner who does not hold it; `email` is needed
+        for a learner badgeflow never saw. Never retried.
 
         Example:
             >>> client.grant_award(tid, "L9", "attended in person").origin  # doctest: +SKIP
@@ -444,10 +436,7 @@ class BadgeflowClient:
         learner = event_pb2.Learner(
             id=learner_id, email=email, first_name=first_name, last_name=last_name
         )
-        request = award_service_pb2.GrantAwardRequest(
-            template_id=template_id, learner_id=learner_id, reason=reason, learner=learner
-        )
-        return self._call(self._awards.GrantAward, request).award
+        return self._unary(_calls.grant_award(template_id, learner, reason))
 
     def reissue_award(self, award_id: str) -> award_service_pb2.ReissueAwardResponse:
         """Issue an award on the provider again; returns the award and the issuance id.
@@ -456,10 +445,9 @@ class BadgeflowClient:
             >>> client.reissue_award("42").issuance_id  # doctest: +SKIP
             7
         """
-        request = award_service_pb2.ReissueAwardRequest(award_id=award_id)
-        return self._call(self._awards.ReissueAward, request)
+        return self._unary(_calls.reissue_award(award_id))
 
-    # -- progress and awards -------------------------------------------------------
+    # -- progress ------------------------------------------------------------------
 
     def learner_progress(self, learner_id: str) -> progress_service_pb2.GetLearnerProgressResponse:
         """Return a learner and their progress per template; `NotFound` if never seen.
@@ -468,8 +456,7 @@ class BadgeflowClient:
             >>> [p.percent for p in client.learner_progress("L1").progress]  # doctest: +SKIP
             [100.0]
         """
-        request = progress_service_pb2.GetLearnerProgressRequest(learner_id=learner_id)
-        return self._call(self._progress.GetLearnerProgress, request)
+        return self._unary(_calls.learner_progress(learner_id))
 
     def template_progress(
         self,
@@ -487,24 +474,12 @@ class BadgeflowClient:
         `updated_after` (timezone-aware) keeps records changed at or after it.
 
         Example:
-            >>> records = client.template_progress(tid, completed_only=True)  # doctest: +SKIP
-            >>> [p.learner_id for p in records]  # doctest: +SKIP
-            ['L1']
+            >>> records = client.template_progress(tid, min_percent=50)  # doctest: +SKIP
+            >>> [(p.learner_id, p.percent) for p in records]  # doctest: +SKIP
+            [('L1', 100.0), ('L2', 50.0)]
         """
-
-        def fetch(token: str) -> progress_service_pb2.ListTemplateProgressResponse:
-            request = progress_service_pb2.ListTemplateProgressRequest(
-                template_id=template_id,
-                page=common_pb2.PageRequest(page_size=page_size, page_token=token),
-                completed_only=completed_only,
-                status=status,  # type: ignore[arg-type]
-                min_percent=min_percent,
-            )
-            if updated_after is not None:
-                request.updated_after.FromDatetime(updated_after)
-            return self._call(self._progress.ListTemplateProgress, request)
-
-        return Pager(fetch, lambda page: page.records)
+        where = _calls.ProgressFilter(completed_only, status, min_percent, updated_after)
+        return self._pager(_calls.template_progress(template_id, where, page_size))
 
     def learner_badges(self, learner_id: str) -> progress_service_pb2.GetLearnerBadgesResponse:
         """A learner's dashboard: badges in progress, available and earned.
@@ -513,8 +488,7 @@ class BadgeflowClient:
             >>> [b.template_id for b in client.learner_badges("L1").earned]  # doctest: +SKIP
             ['credly:8f2b7c1e-0000-4000-8000-000000000001']
         """
-        request = progress_service_pb2.GetLearnerBadgesRequest(learner_id=learner_id)
-        return self._call(self._progress.GetLearnerBadges, request)
+        return self._unary(_calls.learner_badges(learner_id))
 
     def learner_awards(
         self, learner_id: str, *, exclude_revoked: bool = False
@@ -525,13 +499,13 @@ class BadgeflowClient:
             >>> [a.template_id for a in client.learner_awards("L1").awards]  # doctest: +SKIP
             ['credly:8f2b7c1e-0000-4000-8000-000000000001']
         """
-        request = progress_service_pb2.ListLearnerAwardsRequest(
-            learner_id=learner_id, exclude_revoked=exclude_revoked
-        )
-        return self._call(self._progress.ListLearnerAwards, request)
+        return self._unary(_calls.learner_awards(learner_id, exclude_revoked))
 
-    def watch_awards(self, learner_id: str = "", template_id: str = "") -> AwardWatch:
+    def watch_awards(
+        self, learner_id: str = "", template_id: str = "", *, timeout: float | None = None
+    ) -> AwardWatch:
         """Watch awards and revocations from now on; empty filters match everything.
+        No deadline unless `timeout`.
 
         Example:
             >>> watch = client.watch_awards(template_id=tid)  # doctest: +SKIP
@@ -539,7 +513,4 @@ class BadgeflowClient:
             >>> for change in watch:  # doctest: +SKIP
             ...     print(change.kind, change.award.learner_id)
         """
-        request = progress_service_pb2.WatchAwardsRequest(
-            learner_id=learner_id, template_id=template_id
-        )
-        return AwardWatch(self._progress.WatchAwards(request, metadata=self._metadata))
+        return AwardWatch(self._open(_calls.watch_awards(learner_id, template_id), timeout))

@@ -31,6 +31,7 @@ __all__ = [
     "DOMAIN",
     "AlreadyExists",
     "BadgeflowError",
+    "Cancelled",
     "DeadlineExceeded",
     "FailedPrecondition",
     "FieldViolation",
@@ -42,7 +43,9 @@ __all__ = [
     "ResourceExhausted",
     "Unauthenticated",
     "Unavailable",
+    "Unimplemented",
     "UnknownError",
+    "from_aio_call",
     "from_rpc_error",
     "from_status",
 ]
@@ -175,13 +178,35 @@ class DeadlineExceeded(BadgeflowError):
 
 
 class Internal(BadgeflowError):
-    """A server bug; `.metadata["correlation_id"]` locates it in the server log."""
+    """A server bug; quote `.correlation_id` to an operator: it locates it in the server log.
+
+    Example:
+        >>> Internal("internal error", metadata={"correlation_id": "9f2c"}).correlation_id
+        '9f2c'
+    """
 
     default_code = grpc.StatusCode.INTERNAL
 
+    @property
+    def correlation_id(self) -> str:
+        """The id the server logged the failure under; empty if it sent none."""
+        return self.metadata.get("correlation_id", "")
+
+
+class Cancelled(BadgeflowError):
+    """The call was cancelled (by the caller, or by the server shutting down)."""
+
+    default_code = grpc.StatusCode.CANCELLED
+
+
+class Unimplemented(BadgeflowError):
+    """The server does not offer this call (it is older than this SDK)."""
+
+    default_code = grpc.StatusCode.UNIMPLEMENTED
+
 
 class UnknownError(BadgeflowError):
-    """Any status code without its own class (UNKNOWN, CANCELLED, UNIMPLEMENTED, …)."""
+    """Any status code without its own class (UNKNOWN, ABORTED, DATA_LOSS, …)."""
 
 
 _CLASSES: dict[grpc.StatusCode, type[BadgeflowError]] = {
@@ -197,6 +222,8 @@ _CLASSES: dict[grpc.StatusCode, type[BadgeflowError]] = {
         Unavailable,
         DeadlineExceeded,
         Internal,
+        Cancelled,
+        Unimplemented,
     )
 }
 # google.rpc.Code numbers (in Status.code) equal the grpc.StatusCode values.
@@ -261,9 +288,21 @@ def _rich_status(metadata: Iterable[tuple[str, Any]] | None) -> status_pb2.Statu
     return None
 
 
+def _from_parts(
+    code: grpc.StatusCode | None, details: str | None, metadata: Iterable[tuple[str, Any]] | None
+) -> BadgeflowError:
+    code = code or grpc.StatusCode.UNKNOWN
+    status = _rich_status(metadata)
+    if status is not None and _CODES_BY_NUMBER.get(status.code) is not code:
+        status = None  # the details belong to another status; trust the call's code
+    message = details or (status.message if status is not None else "") or code.name
+    return from_status(code, message, status)
+
+
 def from_rpc_error(error: grpc.RpcError) -> BadgeflowError:
-    """Turn a failed call (a `grpc.RpcError` that is also a `grpc.Call`) into a typed
-    exception, reading the rich status from the trailing metadata.
+    """Turn a failed call into a typed exception, reading the rich status from the
+    trailing metadata. Takes what a sync call raises (a `grpc.RpcError` that is also a
+    `grpc.Call`) and what a `grpc.aio` call raises (`grpc.aio.AioRpcError`).
 
     Example:
         >>> try:                                   # doctest: +SKIP
@@ -271,12 +310,19 @@ def from_rpc_error(error: grpc.RpcError) -> BadgeflowError:
         ... except grpc.RpcError as rpc_error:
         ...     raise from_rpc_error(rpc_error) from rpc_error
     """
-    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
-    code = code or grpc.StatusCode.UNKNOWN
-    details = error.details() if hasattr(error, "details") else None
-    metadata = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
-    status = _rich_status(metadata)
-    if status is not None and _CODES_BY_NUMBER.get(status.code) is not code:
-        status = None  # the details belong to another status; trust the call's code
-    message = details or (status.message if status is not None else "") or code.name
-    return from_status(code, message, status)
+    return _from_parts(
+        error.code() if hasattr(error, "code") else None,
+        error.details() if hasattr(error, "details") else None,
+        error.trailing_metadata() if hasattr(error, "trailing_metadata") else None,
+    )
+
+
+async def from_aio_call(call: grpc.aio.Call) -> BadgeflowError:
+    """The typed exception of a finished, failed `grpc.aio` call (the asyncio
+    counterpart of `grpc_status.rpc_status.aio.from_call`, tolerant of garbled details).
+
+    Example:
+        >>> if await call.code() is not grpc.StatusCode.OK:  # doctest: +SKIP
+        ...     raise await from_aio_call(call)
+    """
+    return _from_parts(await call.code(), await call.details(), await call.trailing_metadata())

@@ -205,6 +205,7 @@ def test_unknown_detail_types_are_ignored() -> None:
     )
     assert type(error) is errors.Internal
     assert (error.reason, error.metadata) == ("INTERNAL", {"correlation_id": "abc"})
+    assert error.correlation_id == "abc"
 
 
 def test_transport_error_without_rich_status() -> None:
@@ -273,11 +274,11 @@ def test_garbled_status_details_are_ignored() -> None:
             grpc.StatusCode.DEADLINE_EXCEEDED, errors.DeadlineExceeded, id="deadline-exceeded"
         ),
         pytest.param(grpc.StatusCode.INTERNAL, errors.Internal, id="internal"),
+        pytest.param(grpc.StatusCode.CANCELLED, errors.Cancelled, id="cancelled"),
+        pytest.param(grpc.StatusCode.UNIMPLEMENTED, errors.Unimplemented, id="unimplemented"),
         pytest.param(grpc.StatusCode.UNKNOWN, errors.UnknownError, id="unknown"),
-        pytest.param(
-            grpc.StatusCode.UNIMPLEMENTED, errors.UnknownError, id="unimplemented-falls-back"
-        ),
-        pytest.param(grpc.StatusCode.CANCELLED, errors.UnknownError, id="cancelled-falls-back"),
+        pytest.param(grpc.StatusCode.ABORTED, errors.UnknownError, id="aborted-falls-back"),
+        pytest.param(grpc.StatusCode.DATA_LOSS, errors.UnknownError, id="data-loss-falls-back"),
     ],
 )
 def test_each_code_maps_to_its_class(

@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+import inspect
+
 import badgeflow_client
-from badgeflow_client import cli, client, errors, events
+from badgeflow_client import aio, channel, cli, client, errors, events, pagers
 
 EXPECTED = {
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_RPC_TIMEOUT",
     "AlreadyExists",
+    "AsyncAwardWatch",
+    "AsyncBadgeflowClient",
+    "AsyncPager",
     "AwardWatch",
     "BadgeflowClient",
     "BadgeflowError",
+    "Cancelled",
     "DeadlineExceeded",
     "FailedPrecondition",
     "FieldViolation",
     "Internal",
     "InvalidArgument",
     "NotFound",
+    "Pager",
     "PermissionDenied",
     "PreconditionViolation",
     "ResourceExhausted",
     "Unauthenticated",
     "Unavailable",
+    "Unimplemented",
     "UnknownError",
     "event_from_dict",
+    "from_aio_call",
     "from_rpc_error",
 }
 
@@ -45,7 +54,7 @@ def test_all_matches_public_names() -> None:
 
 
 def test_every_name_in_all_exists() -> None:
-    for module in (badgeflow_client, cli, client, errors, events):
+    for module in (badgeflow_client, aio, channel, cli, client, errors, events, pagers):
         assert [name for name in module.__all__ if not hasattr(module, name)] == [], module.__name__
 
 
@@ -57,3 +66,20 @@ def test_every_status_class_is_a_badgeflow_error() -> None:
         "FieldViolation",
         "PreconditionViolation",
     ]
+
+
+def _methods(cls: type) -> dict[str, list[str]]:
+    return {
+        name: list(inspect.signature(value).parameters)
+        for name, value in vars(cls).items()
+        if not name.startswith("_") and callable(value)
+    }
+
+
+def test_the_async_client_mirrors_the_sync_client() -> None:
+    assert _methods(badgeflow_client.AsyncBadgeflowClient) == _methods(
+        badgeflow_client.BadgeflowClient
+    )
+    assert inspect.signature(badgeflow_client.AsyncBadgeflowClient.__init__) == (
+        inspect.signature(badgeflow_client.BadgeflowClient.__init__)
+    )
