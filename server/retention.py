@@ -74,12 +74,14 @@ class RetentionSweeper:
             await self._task
 
     async def _run(self) -> None:
-        while not self._stop.is_set():
+        """Sweep, then wait for the interval or the stop; the first sweep always runs."""
+        while True:
             try:
                 await sweep_events(self._runner, self._days, self._clock())
             except Exception:  # noqa: BLE001 - logged; the next sweep tries again
                 _log.exception("event log sweep failed; trying again at the next interval")
             try:
                 await asyncio.wait_for(self._stop.wait(), self._interval)
+                return
             except TimeoutError:
                 pass
