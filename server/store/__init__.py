@@ -41,6 +41,7 @@ from server.store.learners import get_learner, upsert_learners
 from server.store.outbox import (
     claim_due,
     enqueue,
+    enqueue_item,
     get_outbox_item,
     list_outbox,
     outbox_counts,
@@ -77,6 +78,7 @@ __all__ = [
     "create_engine_for",
     "current_rules",
     "enqueue",
+    "enqueue_item",
     "ensure_templates",
     "events_by_ids",
     "existing_event_ids",
