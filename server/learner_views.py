@@ -63,7 +63,7 @@ _FROM_PROVIDER = {
     ProviderBadgeState.REJECTED.value: EarnedState.REJECTED,
     ProviderBadgeState.EXPIRED.value: EarnedState.EXPIRED,
 }
-_EXPIRABLE = {EarnedState.ISSUING, EarnedState.PENDING, EarnedState.ACCEPTED}
+_EXPIRABLE = {EarnedState.PENDING, EarnedState.ACCEPTED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,17 +226,24 @@ def _earned(data: LearnerBadges, now: datetime) -> tuple[Earned, ...]:
 
 def _earned_item(data: LearnerBadges, award: AwardRecord, now: datetime) -> Earned:
     issue = data.issues.get(award.id or 0)
-    badge = _award_badge(data, award)
+    badge = _standing_badge(issue, _award_badge(data, award))
     state = earned_state(award, issue, badge, now)
-    # An old badge's links are not shown while its replacement is owed or has failed.
-    linked = badge is not None and state not in (EarnedState.ISSUING, EarnedState.ISSUE_FAILED)
+    linked = badge if state not in (EarnedState.ISSUING, EarnedState.ISSUE_FAILED) else None
     return Earned(
         award=award,
         template=data.templates.get(award.template_id),
         state=state,
-        badge_url=badge.url if linked and badge is not None else "",
-        accept_url=badge.accept_url if state is EarnedState.PENDING and badge is not None else "",
+        badge_url=linked.url if linked else "",
+        accept_url=linked.accept_url if linked and state is EarnedState.PENDING else "",
     )
+
+
+def _standing_badge(
+    issue: LatestIssue | None, badge: ProviderBadgeRecord | None
+) -> ProviderBadgeRecord | None:
+    """The badge that speaks for the award: none while a newer issue call is owed or has
+    failed (an older badge's state and links are stale then)."""
+    return badge if issue is None or issue.state is OutboxState.SENT else None
 
 
 def _award_badge(data: LearnerBadges, award: AwardRecord) -> ProviderBadgeRecord | None:
@@ -266,24 +273,21 @@ def earned_state(
     badge: ProviderBadgeRecord | None,
     now: datetime,
 ) -> EarnedState:
-    """Where a standing award is on the provider. An issue call still owed wins over an
-    older badge (a re-issue is under way); a badge gone from the provider while the award
-    stands is a failed issuance an admin can re-issue; past either expiry date it is
-    expired, unless the learner declined it or issuing failed."""
+    """Where a standing award is on the provider. A badge gone from the provider while
+    the award stands is a failed issuance an admin can re-issue; past either expiry date
+    the badge is expired, unless the learner declined it or issuing failed."""
     if issue is not None and issue.state is OutboxState.FAILED:
         return EarnedState.ISSUE_FAILED
     if badge is None or (issue is not None and issue.state is OutboxState.PENDING):
-        state = EarnedState.ISSUING
-    else:
-        state = _FROM_PROVIDER.get(badge.state, EarnedState.ISSUE_FAILED)
-    if state in _EXPIRABLE and _expired(award, badge, now):
+        return EarnedState.EXPIRED if _past(award.expires_at, now) else EarnedState.ISSUING
+    state = _FROM_PROVIDER.get(badge.state, EarnedState.ISSUE_FAILED)
+    if state in _EXPIRABLE and (_past(award.expires_at, now) or _past(badge.expires_at, now)):
         return EarnedState.EXPIRED
     return state
 
 
-def _expired(award: AwardRecord, badge: ProviderBadgeRecord | None, now: datetime) -> bool:
-    dates = [award.expires_at, badge.expires_at if badge is not None else None]
-    return any(d is not None and d <= now for d in dates)
+def _past(at: datetime | None, now: datetime) -> bool:
+    return at is not None and at <= now
 
 
 # -- the admin's view --------------------------------------------------------------------

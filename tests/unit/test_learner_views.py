@@ -265,3 +265,23 @@ def test_earned_badges_of_the_same_moment_are_ordered_newest_award_first() -> No
     ]
     data = learner([], same_moment, *ALL)
     assert dashboard_of(data)[2] == ["credly:again", "credly:once"]
+
+
+def test_a_re_issue_under_way_shows_no_stale_state_or_links() -> None:
+    old = badge("b1", "revoked", url="https://credly.example/b1", expires_at=NOW)
+    data = LearnerBadges(
+        [], [award("once", 1)], {}, {1: LatestIssue(OutboxState.PENDING, "")}, {1: [old]}
+    )
+    (earned,) = build_dashboard(data, BADGES.get, NOW).earned
+    assert (earned.state, earned.badge_url, earned.accept_url) == (EarnedState.ISSUING, "", "")
+
+
+def test_a_pending_badge_links_to_its_page_and_where_to_accept_it() -> None:
+    pending = badge("b1", "pending", url="https://credly.example/b1", accept_url="https://a/b1")
+    data = LearnerBadges([], [award("once", 1)], {}, {1: SENT}, {1: [pending]})
+    (earned,) = build_dashboard(data, BADGES.get, NOW).earned
+    assert (earned.state, earned.badge_url, earned.accept_url) == (
+        EarnedState.PENDING,
+        "https://credly.example/b1",
+        "https://a/b1",
+    )
