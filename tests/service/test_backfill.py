@@ -20,11 +20,13 @@ from badgeflow.v1 import (
     template_service_pb2,
 )
 from google.rpc import error_details_pb2
+from sqlalchemy import delete
 
 from server.app import App
 from server.domain import AwardOrigin, AwardRecord, AwardState, OutboxAction, RevokedBy
 from server.store import awards as awards_repo
 from server.store import list_outbox, load_progress
+from server.store.models import Event
 from tests.service.stubs import (
     DEMO_COURSE,
     DEMO_RULES,
@@ -299,3 +301,94 @@ def _four_events(i: int, learner: str) -> list[event_pb2.Event]:
         passed(f"{learner}-3", learner, course="C"),
         passed(f"{learner}-4", learner, course="D" if i % 2 else "B", passing=both),
     ]
+
+
+NEXT_STEP = """
+badge "next-step" {
+    template accredible 78
+    require has badge "demo-graduate"
+    require b: on course_passed where is_passing and course.course_key == "B"
+}
+"""
+
+
+async def test_has_badge_is_decided_by_the_badges_learners_hold(app: App, s: Stubs) -> None:
+    await apply_and_activate(s)
+    await _publish(s, [passed("d1", "ada"), passed("d2", "cy")])  # both earn demo live
+    [cy] = await _awards(app, "cy")
+    revoked = replace(
+        cy, state=AwardState.REVOKED, revoked_by=RevokedBy.ADMIN, revoked_at=cy.awarded_at
+    )
+    await app.runner.write(lambda session: awards_repo.update_award(session, revoked))
+    await _publish(s, [passed(f"b-{who}", who, course="B") for who in ("ada", "cy", "dee")])
+    await _apply(s, DEMO_RULES, NEXT_STEP)
+    await _activate(s, "accredible:78")
+
+    replies = await _backfill(s, "accredible:78")
+
+    assert _results(replies) == {"accredible:78": (["ada"], 1, 0, 0, 3)}
+    [ada_next] = [a for a in await _awards(app, "ada") if a.template_id == "accredible:78"]
+    assert ada_next.event_ids == ("d1", "b-ada")
+
+
+async def test_plan_lists_the_learners_a_backfill_would_award(s: Stubs) -> None:
+    await _publish(s, [passed("e1", "ben"), passed("e2", "ada"), passed("e3", "cy", course="x")])
+
+    plan = await s.rules.PlanRules(
+        rule_service_pb2.PlanRulesRequest(
+            files=[rules_pb2.RuleFile(name="demo.badge", content=DEMO_RULES)]
+        )
+    )
+
+    [badge] = plan.badges
+    assert (badge.change, badge.backfill_awards, list(badge.backfill_learner_ids)) == (
+        "added",
+        2,
+        ["ada", "ben"],
+    )
+
+
+async def test_a_cancelled_backfill_keeps_what_it_wrote_and_a_rerun_finishes(
+    app: App, s: Stubs
+) -> None:
+    learners = [f"l{i:03d}" for i in range(600)]
+    events = [e for i, learner in enumerate(learners) for e in _four_events(i, learner)]
+    for start in range(0, len(events), 1000):
+        await _publish(s, events[start : start + 1000])
+    await _apply(s, TWO_COURSES)
+    await _activate(s, TWO_TEMPLATE)
+    expected = {learner for i, learner in enumerate(learners) if i % 7 == 0}
+
+    call = s.rules.BackfillRules(rule_service_pb2.BackfillRulesRequest())
+    async for reply in call:
+        if reply.learners_replayed:
+            break
+    call.cancel()
+    assert 0 < reply.learners_replayed < len(learners) and not reply.done
+
+    rerun = _results(await _backfill(s))[TWO_TEMPLATE]
+    holders = await app.runner.read(lambda session: awards_repo.holders(session, TWO_TEMPLATE))
+    assert holders == expected
+    assert rerun[1] + rerun[2] == len(expected)  # awarded now, or held from the first run
+    assert rerun[1] <= len(expected) - reply.awards
+    assert len(await app.runner.read(list_outbox)) == len(expected)
+
+
+async def test_progress_from_events_past_the_retention_is_not_taken_away(
+    app: App, s: Stubs
+) -> None:
+    await _publish(s, [passed("e0", "ada", course="B")])  # before the rule: only a replay sees it
+    await _apply(s, TWO_COURSES)
+    await _activate(s, TWO_TEMPLATE)
+    await _publish(s, [passed("e1", "ada", course="A")])  # live: a
+    await app.runner.write(
+        lambda session: session.execute(delete(Event).where(Event.id == "e1"))
+    )  # as if e1 had passed the retention
+
+    replies = await _backfill(s, TWO_TEMPLATE)
+
+    assert _results(replies) == {TWO_TEMPLATE: ([], 0, 0, 0, 0)}
+    progress = await app.runner.read(
+        lambda session: load_progress(session, [("ada", TWO_TEMPLATE)])
+    )
+    assert sorted(progress[("ada", TWO_TEMPLATE)].requirements) == ["a"]
