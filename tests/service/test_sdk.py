@@ -23,7 +23,6 @@ from badgeflow_client import (
     Unavailable,
     event_from_dict,
 )
-from badgeflow_client import client as client_module
 
 PASSED = "org.openedx.learning.course.passing.status.updated.v1"
 DEMO_COURSE = "course-v1:OpenedX+DemoX+Demo_Course"
@@ -287,20 +286,23 @@ async def test_templates_unknown_and_without_requirements(target: str) -> None:
     await in_thread(target, scenario)
 
 
-async def test_list_methods_follow_every_page(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(client_module, "DEFAULT_PAGE_SIZE", 2)
+async def test_list_methods_follow_every_page(target: str) -> None:
     badges = "".join(
         RULES.replace("demo-graduate", f"b{i}").replace("0001", f"000{i}") for i in range(1, 6)
     )
 
     def scenario(client: BadgeflowClient) -> None:
         client.apply_rules({"all.badge": badges})
-        assert [t.badge for t in client.list_templates()] == ["b1", "b2", "b3", "b4", "b5"]
+        templates = client.list_templates(page_size=2)
+        assert [t.badge for t in templates] == ["b1", "b2", "b3", "b4", "b5"]
+        assert [len(page.templates) for page in templates.pages()] == [2, 2, 1]
+        assert [t.badge for t in templates.first_page.templates] == ["b1", "b2"]
+        assert templates.first_page.next_page_token != ""
         client.activate_template(TEMPLATE_ID)
         client.publish_events([passed(f"e{i}", f"L{i}") for i in range(5)])
-        assert [r.learner_id for r in client.template_progress(TEMPLATE_ID)] == [
-            f"L{i}" for i in range(5)
-        ]
+        records = client.template_progress(TEMPLATE_ID, page_size=2)
+        assert [r.learner_id for r in records] == [f"L{i}" for i in range(5)]
+        assert [len(page.records) for page in records.pages()] == [2, 2, 1]
 
     await in_thread(target, scenario)
 

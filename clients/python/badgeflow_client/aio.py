@@ -78,6 +78,8 @@ class AsyncAwardWatch(AsyncIterator[progress_service_pb2.WatchAwardsResponse]):
         try:
             response = await self._call.read()
         except grpc.aio.AioRpcError as error:
+            if self._cancelled and error.code() is grpc.StatusCode.CANCELLED:
+                raise StopAsyncIteration from None
             raise from_rpc_error(error) from error
         except asyncio.CancelledError:
             if self._cancelled:  # our cancel(), not the task's: the watch simply ends
