@@ -52,6 +52,6 @@ def learner_events(
         # Core rows, not ORM instances: a replay reads many events once and never
         # changes them, and skipping the identity map halves the cost of loading them.
         stmt = select(*columns).where(table.c.learner_id.in_(ids), table.c.type.in_(sorted(types)))
-        found.extend(EventRecord(*row) for row in session.execute(stmt))
+        found.extend(EventRecord(*row) for row in session.execute(stmt).all())
     found.sort(key=lambda e: (e.occurred_at, e.id))
     return found
