@@ -174,12 +174,18 @@ class ScriptedServer:
 
 
 @contextlib.asynccontextmanager
-async def scripted_server(**script: list[Outcome]) -> AsyncIterator[ScriptedServer]:
-    """Start a `ScriptedServer` on 127.0.0.1:0 answering from `script` (by method name)."""
+async def scripted_server(
+    tls: grpc.ServerCredentials | None = None, **script: list[Outcome]
+) -> AsyncIterator[ScriptedServer]:
+    """Start a `ScriptedServer` on 127.0.0.1:0 answering from `script` (by method name),
+    over TLS when given server credentials."""
     scripted = ScriptedServer(script=dict(script))
     server = grpc.aio.server()
     server.add_generic_rpc_handlers(scripted.handlers())
-    port = server.add_insecure_port("127.0.0.1:0")
+    if tls is None:
+        port = server.add_insecure_port("127.0.0.1:0")
+    else:
+        port = server.add_secure_port("127.0.0.1:0", tls)
     await server.start()
     scripted.target = f"127.0.0.1:{port}"
     try:
