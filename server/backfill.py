@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -77,6 +78,8 @@ __all__ = [
     "run_chunk",
     "split_page",
 ]
+
+_log = logging.getLogger("badgeflow.backfill")
 
 #: A chunk (one writer transaction) holds at most this many learners ...
 CHUNK_LEARNERS = 200
@@ -438,6 +441,16 @@ class Backfiller:
                 awards=report.awards + _tally(tallies, outcome.decisions),
             )
             yield report
+        _log.info(
+            "backfill done",
+            extra={
+                "dry_run": dry_run,
+                "templates": sorted(tallies),
+                "events_replayed": report.events_replayed,
+                "learners_replayed": report.learners_replayed,
+                "awards": report.awards,
+            },
+        )
         yield replace(report, done=True, results=tuple(tallies.values()))
 
     def _check_rules(self, job: _Job) -> None:
