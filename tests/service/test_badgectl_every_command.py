@@ -665,7 +665,12 @@ async def add_a_rule_and_backfill(scene: Scene) -> None:
     )
     assert (await scene.run("templates", "activate", OTHER)).code == 0
 
-    assert await scene.run("rules", "backfill", "--dry-run", OTHER) == (
+    scene.monkeypatch.setattr(meter, "PROGRESS_INTERVAL", 0.0)  # a line per progress message
+    code, out, err = await scene.run("rules", "backfill", "--dry-run", OTHER)
+    assert err.splitlines()[-1] == "replayed 6/6 events, 3 learner(s), 1 award(s) so far"
+    assert all(re.fullmatch(r"replayed \d/6 events, .* so far", line) for line in err.splitlines())
+    scene.monkeypatch.setattr(meter, "PROGRESS_INTERVAL", math.inf)
+    assert (code, out, "") == (
         0,
         "dry run, nothing written: 6 event(s) replayed for 3 learner(s), 1 award(s) would be "
         "made\n"
