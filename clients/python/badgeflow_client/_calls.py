@@ -277,6 +277,10 @@ def revoke_award(award_id: str, reason: str) -> Unary[progress_pb2.Award]:
     return Unary(lambda s: s.awards.RevokeAward, request, lambda r: r.award)
 
 
+def learner(learner_id: str, email: str, first_name: str, last_name: str) -> event_pb2.Learner:
+    return event_pb2.Learner(id=learner_id, email=email, first_name=first_name, last_name=last_name)
+
+
 def grant_award(
     template_id: str, learner: event_pb2.Learner, reason: str
 ) -> Unary[progress_pb2.Award]:

@@ -31,8 +31,8 @@ from badgeflow.v1 import (
 )
 
 from badgeflow_client import _calls
-from badgeflow_client.channel import call_metadata, channel_options, check_timeout, credentials
-from badgeflow_client.client import DEFAULT_BATCH_SIZE, DEFAULT_PAGE_SIZE, DEFAULT_RPC_TIMEOUT
+from badgeflow_client.channel import ClientBase
+from badgeflow_client.client import DEFAULT_BATCH_SIZE, DEFAULT_PAGE_SIZE
 from badgeflow_client.errors import Cancelled, from_aio_call, from_rpc_error
 from badgeflow_client.pagers import AsyncPager
 
@@ -106,7 +106,7 @@ class AsyncAwardWatch(AsyncIterator[progress_service_pb2.WatchAwardsResponse]):
         self._call.cancel()
 
 
-class AsyncBadgeflowClient:
+class AsyncBadgeflowClient(ClientBase):
     """An asyncio badgeflow client owning one `grpc.aio` channel to `target`.
 
     Use it with `async with` (or `await close()`); the options are those of
@@ -118,29 +118,7 @@ class AsyncBadgeflowClient:
         ...     print([badge.name for badge in dashboard.earned])
     """
 
-    def __init__(
-        self,
-        target: str,
-        *,
-        timeout: float = DEFAULT_RPC_TIMEOUT,
-        api_key: str = "",
-        tls: bool = False,
-        root_certificates: bytes | None = None,
-        retries: bool = True,
-    ) -> None:
-        self.target = target
-        self.timeout = check_timeout(timeout)
-        self._metadata = call_metadata(api_key)
-        options = channel_options(retries)
-        channel_credentials = credentials(tls, root_certificates)
-        if channel_credentials is None:
-            self._channel = grpc.aio.insecure_channel(target, options)
-        else:
-            self._channel = grpc.aio.secure_channel(target, channel_credentials, options)
-        self._stubs = _calls.Stubs.over(self._channel)
-
-    def __repr__(self) -> str:
-        return f"AsyncBadgeflowClient({self.target!r}, timeout={self.timeout})"
+    _grpc = grpc.aio
 
     async def __aenter__(self) -> AsyncBadgeflowClient:
         return self
@@ -154,9 +132,7 @@ class AsyncBadgeflowClient:
 
     async def _unary(self, call: _calls.Unary[_Result]) -> _Result:
         try:
-            response = await call.method(self._stubs)(
-                call.request, timeout=self.timeout, metadata=self._metadata
-            )
+            response = await self._unary_call(call.method(self._stubs), call.request)
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from error
         return call.unwrap(response)
@@ -172,9 +148,6 @@ class AsyncBadgeflowClient:
             raise from_rpc_error(error) from error
         finally:
             call.cancel()  # no-op when finished; stops the stream if the caller stopped early
-
-    def _open(self, stream: _calls.ServerStream[Any], timeout: float | None) -> Any:
-        return stream.method(self._stubs)(stream.request, timeout=timeout, metadata=self._metadata)
 
     def _stream(
         self, stream: _calls.ServerStream[_Response], timeout: float | None
@@ -421,9 +394,7 @@ class AsyncBadgeflowClient:
             >>> (await client.grant_award(tid, "L9", "attended")).origin  # doctest: +SKIP
             2
         """
-        learner = event_pb2.Learner(
-            id=learner_id, email=email, first_name=first_name, last_name=last_name
-        )
+        learner = _calls.learner(learner_id, email, first_name, last_name)
         return await self._unary(_calls.grant_award(template_id, learner, reason))
 
     async def reissue_award(self, award_id: str) -> award_service_pb2.ReissueAwardResponse:

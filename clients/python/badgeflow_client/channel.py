@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import grpc
 
+from badgeflow_client._calls import ServerStream, Stubs
+
 __all__ = [
+    "DEFAULT_RPC_TIMEOUT",
+    "ClientBase",
     "call_metadata",
     "channel_options",
     "check_timeout",
@@ -34,6 +38,8 @@ __all__ = [
     "service_config",
 ]
 
+DEFAULT_RPC_TIMEOUT = 10.0
+"""Seconds a unary call may take, retries included; streams have no deadline unless given."""
 SERVICE_CONFIG_RESOURCE = "service_config.json"
 USER_AGENT = "badgeflow-client-python"
 
@@ -78,3 +84,43 @@ def credentials(tls: bool, root_certificates: bytes | None) -> grpc.ChannelCrede
 def call_metadata(api_key: str) -> tuple[tuple[str, str], ...]:
     """The metadata sent on every call: `authorization: Bearer <api_key>` when given."""
     return (("authorization", f"Bearer {api_key}"),) if api_key else ()
+
+
+class ClientBase:
+    """What `BadgeflowClient` and `AsyncBadgeflowClient` share: the options, one channel
+    opened by `_grpc` (the `grpc` module, or `grpc.aio`), its stubs and the call metadata.
+    """
+
+    _grpc: ClassVar[Any] = grpc
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float = DEFAULT_RPC_TIMEOUT,
+        api_key: str = "",
+        tls: bool = False,
+        root_certificates: bytes | None = None,
+        retries: bool = True,
+    ) -> None:
+        self.target = target
+        self.timeout = check_timeout(timeout)
+        self._metadata = call_metadata(api_key)
+        options = channel_options(retries)
+        channel_credentials = credentials(tls, root_certificates)
+        if channel_credentials is None:
+            self._channel = self._grpc.insecure_channel(target, options)
+        else:
+            self._channel = self._grpc.secure_channel(target, channel_credentials, options)
+        self._stubs = Stubs.over(self._channel)
+
+    def __repr__(self) -> str:  # never the API key
+        return f"{type(self).__name__}({self.target!r}, timeout={self.timeout})"
+
+    def _unary_call(self, method: Any, request: Any) -> Any:
+        """Start a unary call with the deadline and metadata (a response, or an awaitable)."""
+        return method(request, timeout=self.timeout, metadata=self._metadata)
+
+    def _open(self, stream: ServerStream[Any], timeout: float | None) -> Any:
+        """Start a server stream: no deadline unless `timeout`."""
+        return stream.method(self._stubs)(stream.request, timeout=timeout, metadata=self._metadata)

@@ -32,7 +32,7 @@ from badgeflow.v1 import (
 )
 
 from badgeflow_client import _calls
-from badgeflow_client.channel import call_metadata, channel_options, check_timeout, credentials
+from badgeflow_client.channel import DEFAULT_RPC_TIMEOUT, ClientBase
 from badgeflow_client.errors import Cancelled, from_rpc_error
 from badgeflow_client.pagers import Pager
 
@@ -44,8 +44,6 @@ __all__ = [
     "BadgeflowClient",
 ]
 
-DEFAULT_RPC_TIMEOUT = 10.0
-"""Seconds a unary call may take, retries included; streams have no deadline unless given."""
 DEFAULT_BATCH_SIZE = 100
 """Events per StreamEventsRequest; the server accepts at most 1,000."""
 DEFAULT_PAGE_SIZE = 100
@@ -113,7 +111,7 @@ class AwardWatch(Iterator[progress_service_pb2.WatchAwardsResponse]):
         self._call.cancel()
 
 
-class BadgeflowClient:
+class BadgeflowClient(ClientBase):
     """A synchronous badgeflow client owning one channel to `target`.
 
     Use it as a context manager (or call `close()`). `timeout` is the deadline, in
@@ -128,30 +126,6 @@ class BadgeflowClient:
         ...     client.activate_template(applied.created_template_ids[0])
     """
 
-    def __init__(
-        self,
-        target: str,
-        *,
-        timeout: float = DEFAULT_RPC_TIMEOUT,
-        api_key: str = "",
-        tls: bool = False,
-        root_certificates: bytes | None = None,
-        retries: bool = True,
-    ) -> None:
-        self.target = target
-        self.timeout = check_timeout(timeout)
-        self._metadata = call_metadata(api_key)
-        options = channel_options(retries)
-        channel_credentials = credentials(tls, root_certificates)
-        if channel_credentials is None:
-            self._channel = grpc.insecure_channel(target, options)
-        else:
-            self._channel = grpc.secure_channel(target, channel_credentials, options)
-        self._stubs = _calls.Stubs.over(self._channel)
-
-    def __repr__(self) -> str:
-        return f"BadgeflowClient({self.target!r}, timeout={self.timeout})"
-
     def __enter__(self) -> BadgeflowClient:
         return self
 
@@ -164,18 +138,13 @@ class BadgeflowClient:
 
     def _unary(self, call: _calls.Unary[_Result]) -> _Result:
         try:
-            response = call.method(self._stubs)(
-                call.request, timeout=self.timeout, metadata=self._metadata
-            )
+            response = self._unary_call(call.method(self._stubs), call.request)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from error
         return call.unwrap(response)
 
     def _pager(self, paged: _calls.Paged[_Result]) -> Pager[_Result]:
         return Pager(lambda token: self._unary(paged.page(token)), paged.items_of)
-
-    def _open(self, stream: _calls.ServerStream[Any], timeout: float | None) -> Any:
-        return stream.method(self._stubs)(stream.request, timeout=timeout, metadata=self._metadata)
 
     def _stream(
         self, stream: _calls.ServerStream[_Response], timeout: float | None
@@ -433,9 +402,7 @@ class BadgeflowClient:
             >>> client.grant_award(tid, "L9", "attended in person").origin  # doctest: +SKIP
             2
         """
-        learner = event_pb2.Learner(
-            id=learner_id, email=email, first_name=first_name, last_name=last_name
-        )
+        learner = _calls.learner(learner_id, email, first_name, last_name)
         return self._unary(_calls.grant_award(template_id, learner, reason))
 
     def reissue_award(self, award_id: str) -> award_service_pb2.ReissueAwardResponse:

@@ -6,14 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from badgeflow.v1 import (
-    award_service_pb2,
-    event_service_pb2,
-    progress_service_pb2,
-    provider_service_pb2,
-    rule_service_pb2,
-    template_service_pb2,
-)
 from badgeflow_client.channel import (
     call_metadata,
     channel_options,
@@ -21,18 +13,11 @@ from badgeflow_client.channel import (
     credentials,
     service_config,
 )
+from google.protobuf import descriptor_pool
 
-SERVICES = [
-    module.DESCRIPTOR.services_by_name[name]
-    for module, name in [
-        (event_service_pb2, "EventService"),
-        (rule_service_pb2, "RuleService"),
-        (template_service_pb2, "TemplateService"),
-        (progress_service_pb2, "ProgressService"),
-        (provider_service_pb2, "ProviderService"),
-        (award_service_pb2, "AwardService"),
-    ]
-]
+from server.app import SERVICE_NAMES
+
+SERVICES = [descriptor_pool.Default().FindServiceByName(name) for name in SERVICE_NAMES]
 RETRIED = {
     "EventService/PublishEvents",
     "RuleService/ValidateRules",
