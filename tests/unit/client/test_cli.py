@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import io
 import re
 from collections.abc import Iterator
@@ -77,6 +79,27 @@ def test_the_reference_documents_exactly_the_commands() -> None:
     headings = re.findall(r"^### `badgectl ([a-z]+) ([a-z]+)", DOCS.read_text(), re.M)
     assert sorted(set(headings)) == sorted(COMMANDS)
     assert len(headings) == len(COMMANDS)
+
+
+MODULES = ["", "awards", "badges", "console", "events", "meter", "parsing", "progress"]
+MODULES += ["providers", "rules", "templates"]
+
+
+@pytest.mark.parametrize("name", [pytest.param(m, id=m or "cli") for m in MODULES])
+def test_all_names_every_public_definition(name: str) -> None:
+    module = importlib.import_module(f"badgeflow_client.cli{'.' + name if name else ''}")
+    tree = ast.parse(Path(module.__file__ or "").read_text())
+    defined = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            defined |= {t.id for t in targets if isinstance(t, ast.Name)}
+    public = {n for n in defined if not n.startswith("_")}
+    assert public <= set(module.__all__)
+    assert all(hasattr(module, n) for n in module.__all__)
+    assert module.__all__ == sorted(module.__all__, key=lambda n: (not n.isupper(), n))
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from badgeflow_client.cli.console import EXIT_OK, Console, InputError, listing, 
 from badgeflow_client.cli.parsing import add_command, add_group
 from badgeflow_client.client import BadgeflowClient
 
-__all__ = ["register"]
+__all__ = ["DIRECT", "SHOWN_EVENTS", "register"]
 
 SHOWN_EVENTS = 3
 """Event ids shown per award before "and N more"."""

@@ -17,7 +17,23 @@ from google.protobuf.timestamp_pb2 import Timestamp
 if TYPE_CHECKING:
     from badgeflow_client.client import BadgeflowClient
 
-__all__ = ["Console", "Handler", "InputError", "listing", "table", "when"]
+__all__ = [
+    "EXIT_DENIED",
+    "EXIT_FAILURES",
+    "EXIT_INTERRUPTED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_PRECONDITION",
+    "EXIT_SERVER_ERROR",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "Console",
+    "Handler",
+    "InputError",
+    "listing",
+    "table",
+    "when",
+]
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -37,7 +53,9 @@ class InputError(Exception):
 class Console:
     """Where a command writes: stdout for results, stderr for errors and progress."""
 
-    def __init__(self, as_json: bool, out: IO[str] | None = None, err: IO[str] | None = None):
+    def __init__(
+        self, as_json: bool, out: IO[str] | None = None, err: IO[str] | None = None
+    ) -> None:
         self.as_json = as_json
         self.out: IO[str] = out or sys.stdout
         self.err: IO[str] = err or sys.stderr

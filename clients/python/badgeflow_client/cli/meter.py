@@ -8,7 +8,16 @@ import time
 from collections.abc import Callable
 from typing import IO
 
-__all__ = ["BAR_INTERVAL", "BAR_WIDTH", "PROGRESS_INTERVAL", "Meter", "for_stream"]
+__all__ = [
+    "BAR_INTERVAL",
+    "BAR_WIDTH",
+    "PROGRESS_INTERVAL",
+    "Describe",
+    "Meter",
+    "bar",
+    "for_stream",
+    "rate",
+]
 
 PROGRESS_INTERVAL = 1.0
 """Seconds between plain progress lines (stderr is not a terminal)."""

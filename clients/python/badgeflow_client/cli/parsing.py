@@ -14,7 +14,18 @@ from badgeflow_client.cli.console import Handler, InputError
 MAX_BATCH_SIZE = 1000
 """Events per batch the server accepts."""
 
-__all__ = ["add_command", "add_group", "iso_time", "leaves", "positive", "read_text"]
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "add_command",
+    "add_group",
+    "batch_size",
+    "iso_time",
+    "leaves",
+    "percent",
+    "positive",
+    "positive_float",
+    "read_text",
+]
 
 
 def add_group(commands: Any, name: str, help_text: str) -> Any:

@@ -13,7 +13,7 @@ from badgeflow_client.cli.console import EXIT_OK, Console, InputError, when
 from badgeflow_client.cli.parsing import add_command, add_group, positive, read_text
 from badgeflow_client.client import BadgeflowClient
 
-__all__ = ["TOKEN_ENV", "register", "register_issuances", "sync"]
+__all__ = ["TOKEN_ENV", "add_sync", "register", "register_issuances", "sync"]
 
 TOKEN_ENV = "BADGEFLOW_PROVIDER_TOKEN"
 _ISSUANCE_STATES = {

@@ -16,7 +16,7 @@ from badgeflow_client.cli.parsing import add_command, add_group, read_text
 from badgeflow_client.client import BadgeflowClient
 from badgeflow_client.errors import BadgeflowError
 
-__all__ = ["register"]
+__all__ = ["SHOWN_LEARNERS", "register"]
 
 SHOWN_LEARNERS = 5
 """Learner ids `rules plan` names per badge before "and N more"."""
