@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import grpc
 import pytest
 from badgeflow_client import AwardWatch, BadgeflowClient, event_from_dict
 from badgeflow_client.cli import build_parser, commands, main, meter
@@ -718,71 +717,3 @@ async def test_every_command_against_a_server_and_the_emulator(
     await admin_badges(scene)
     await add_a_rule_and_backfill(scene)
     assert sorted(set(commands()) - scene.ran) == []
-
-
-# -- connection errors --------------------------------------------------------------
-
-
-async def test_an_unreachable_server_exits_5(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--server", "127.0.0.1:1", "--timeout", "2", "progress", "learner", "ada"]
-    assert await asyncio.to_thread(main, argv) == 5
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == "badgectl: cannot reach badgeflow at 127.0.0.1:1"
-    assert err[1].startswith("  (UNAVAILABLE: ")
-
-
-class _Gatekeeper(grpc.GenericRpcHandler):
-    """A server that refuses every call as a badgeflow behind an API key would, and
-    remembers the authorization each call carried."""
-
-    def __init__(self) -> None:
-        self.authorizations: list[str] = []
-
-    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
-        metadata = dict(details.invocation_metadata or ())
-        self.authorizations.append(str(metadata.get("authorization", "")))
-
-        async def refuse(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "the API key is not valid")
-            return b""
-
-        return grpc.unary_unary_rpc_method_handler(refuse)
-
-
-@pytest.fixture
-async def gatekeeper() -> AsyncIterator[tuple[str, _Gatekeeper]]:
-    handler = _Gatekeeper()
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield f"127.0.0.1:{port}", handler
-    finally:
-        await server.stop(None)
-
-
-@pytest.mark.parametrize(
-    ("argv", "env"),
-    [
-        pytest.param(["--api-key", "k-123"], {}, id="flag"),
-        pytest.param([], {"BADGEFLOW_API_KEY": "k-123"}, id="env"),
-    ],
-)
-async def test_a_refused_api_key_exits_7_and_is_never_printed(
-    gatekeeper: tuple[str, _Gatekeeper],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    argv: list[str],
-    env: dict[str, str],
-) -> None:
-    target, handler = gatekeeper
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    full = ["--server", target, *argv, "templates", "show", "credly:x"]
-    assert await asyncio.to_thread(main, full) == 7
-    assert capsys.readouterr() == (
-        "",
-        "badgectl: the API key is not valid\n  (check --api-key or $BADGEFLOW_API_KEY)\n",
-    )
-    assert handler.authorizations == ["Bearer k-123"]
