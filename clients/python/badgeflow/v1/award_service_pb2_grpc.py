@@ -68,19 +68,21 @@ class AwardServiceServicer:
     def GrantAward(self, request, context):
         """Grants a badge by hand to a learner who does not hold it: an award with origin
         GRANT and the reason, then issuance on the provider as for an earned badge.
-        NOT_FOUND for an unknown template; FAILED_PRECONDITION if the learner holds it
-        already (or an admin revoked it: grant again only after checking why), if the
-        template has no rules bound, or if the learner is unknown and no email is given.
+        NOT_FOUND for an unknown template; FAILED_PRECONDITION if the learner's latest award
+        of it stands (repeatable badges too), if no rules are bound to the template, or if
+        the learner has no email on record and none is given. A grant after a revocation is
+        allowed: a non-repeatable badge's one award stands again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReissueAward(self, request, context):
-        """Issues an award on the provider again, when the provider refused it or issuing gave
-        up, or the provider's badge was rejected, revoked or deleted there. NOT_FOUND for an
-        unknown award; FAILED_PRECONDITION if it is revoked here, if an issuance is still
-        under way, or if the provider holds a live badge for it.
+        """Issues an award on the provider again, when the provider refused it, issuing gave
+        up, or the earner declined the badge. (A badge revoked or deleted on the provider
+        revokes the award here: grant it again instead.) NOT_FOUND for an unknown award;
+        FAILED_PRECONDITION if it is revoked here, if an issuance is still under way, or if
+        the provider holds a live badge for it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
