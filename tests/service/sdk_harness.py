@@ -8,8 +8,9 @@ both clients.
 
 `scripted_server()` starts a real grpc.aio server on 127.0.0.1:0 that offers every
 badgeflow RPC and answers each from a script: a reply message, a rich
-`google.rpc.Status` to abort with, or `HANG` (wait for the client's deadline). It
-counts the calls, and records their requests and metadata.
+`google.rpc.Status` to abort with, `HANG` (wait for the client's deadline), or for a
+stream a tuple of replies. It counts the calls, records their requests and metadata,
+and which calls the client cancelled while they hung.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ SERVICES = [descriptor_pool.Default().FindServiceByName(name) for name in SERVIC
 HANG = "hang"
 """A scripted outcome: answer nothing until the client's deadline ends the call."""
 
-Outcome = Message | status_pb2.Status | str
+Outcome = Message | status_pb2.Status | str | tuple[Message | str, ...]
+"""A reply, a status to abort with, HANG, or (for a server stream) a tuple of replies,
+possibly ending with HANG."""
 
 
 def _drain_sync(result: Any) -> Any:
@@ -108,22 +111,42 @@ class ScriptedServer:
         default_factory=lambda: collections.defaultdict(list)
     )
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    cancelled: set[str] = field(default_factory=set)
+    call_ended: asyncio.Event = field(default_factory=asyncio.Event)
     target: str = ""
 
-    async def answer(self, name: str, request: Message, context: Any) -> Message:
+    def _next(self, name: str, request: Message, context: Any) -> Outcome:
         self.calls[name] += 1
         self.requests[name].append(request)
         self.metadata[name] = {key: str(value) for key, value in context.invocation_metadata()}
         outcomes = self.script.get(name) or [
             status_pb2.Status(code=grpc.StatusCode.UNIMPLEMENTED.value[0], message=name)
         ]
-        outcome = outcomes.pop(0) if len(outcomes) > 1 else outcomes[0]
+        return outcomes.pop(0) if len(outcomes) > 1 else outcomes[0]
+
+    async def _hang(self, name: str) -> None:
+        try:
+            await asyncio.Event().wait()  # until the client's deadline or cancel ends the call
+        except asyncio.CancelledError:
+            self.cancelled.add(name)
+            self.call_ended.set()
+            raise
+
+    async def _reply(self, name: str, outcome: Outcome, context: Any) -> Message:
         if outcome == HANG:
-            await asyncio.Event().wait()  # cancelled when the client's deadline passes
+            await self._hang(name)
         if isinstance(outcome, status_pb2.Status):
             await context.abort_with_status(rpc_status.to_status(outcome))
         assert isinstance(outcome, Message)
         return outcome
+
+    async def answer(self, name: str, request: Message, context: Any) -> Message:
+        return await self._reply(name, self._next(name, request, context), context)
+
+    async def answers(self, name: str, request: Message, context: Any) -> AsyncIterator[Message]:
+        outcome = self._next(name, request, context)
+        for item in outcome if isinstance(outcome, tuple) else (outcome,):
+            yield await self._reply(name, item, context)
 
     def _handler(self, method: MethodDescriptor) -> grpc.RpcMethodHandler:
         request_class = message_factory.GetMessageClass(method.input_type)
@@ -137,7 +160,8 @@ class ScriptedServer:
             return await self.answer(name, request, context)
 
         async def server_stream(request: Message, context: Any) -> AsyncIterator[Message]:
-            yield await self.answer(name, request, context)
+            async for reply in self.answers(name, request, context):
+                yield reply
 
         async def bidi_stream(requests: Any, context: Any) -> AsyncIterator[Message]:
             yield await self.answer(name, await anext(aiter(requests)), context)

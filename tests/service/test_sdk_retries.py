@@ -3,6 +3,8 @@ server on a real port: idempotent calls are retried on UNAVAILABLE, the others n
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from badgeflow.v1 import (
@@ -152,3 +154,26 @@ async def test_the_api_key_is_never_shown() -> None:
         assert repr(client) == "BadgeflowClient('127.0.0.1:1', timeout=10.0)"
     async with AsyncBadgeflowClient("127.0.0.1:1", api_key="k-secret", timeout=2) as aclient:
         assert repr(aclient) == "AsyncBadgeflowClient('127.0.0.1:1', timeout=2)"
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_stopping_a_backfill_early_cancels_its_stream(flavour: str) -> None:
+    first = rule_service_pb2.BackfillRulesResponse(events_replayed=10, events_total=100)
+    async with scripted_server(BackfillRules=[(first, HANG)]) as server:
+        if flavour == "sync":
+
+            def take_one() -> rule_service_pb2.BackfillRulesResponse:
+                with BadgeflowClient(server.target) as client:
+                    updates = client.backfill_rules()
+                    update = next(updates)
+                    updates.close()  # what leaving a `for` loop early leads to
+                    return update
+
+            update = await asyncio.to_thread(take_one)
+        else:
+            async with AsyncBadgeflowClient(server.target) as client:
+                updates = client.backfill_rules()
+                update = await anext(updates)
+                await updates.aclose()
+        await asyncio.wait_for(server.call_ended.wait(), timeout=10)
+    assert (update, server.cancelled) == (first, {"BackfillRules"})

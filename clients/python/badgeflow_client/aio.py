@@ -13,7 +13,14 @@ the streams (`stream_events`, `watch_awards`, `backfill_rules`) are async iterat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -140,7 +147,7 @@ class AsyncBadgeflowClient(ClientBase):
     def _pager(self, paged: _calls.Paged[_Result]) -> AsyncPager[_Result]:
         return AsyncPager(lambda token: self._unary(paged.page(token)), paged.items_of)
 
-    async def _read(self, call: Any) -> AsyncIterator[Any]:
+    async def _read(self, call: Any) -> AsyncGenerator[Any, None]:
         try:
             async for response in call:
                 yield response
@@ -151,7 +158,7 @@ class AsyncBadgeflowClient(ClientBase):
 
     def _stream(
         self, stream: _calls.ServerStream[_Response], timeout: float | None
-    ) -> AsyncIterator[_Response]:
+    ) -> AsyncGenerator[_Response, None]:
         return self._read(self._open(stream, timeout))
 
     # -- events --------------------------------------------------------------------
@@ -171,7 +178,7 @@ class AsyncBadgeflowClient(ClientBase):
         self,
         events: Iterable[event_pb2.Event] | AsyncIterable[event_pb2.Event],
         batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> AsyncIterator[event_pb2.EventResult]:
+    ) -> AsyncGenerator[event_pb2.EventResult, None]:
         """Stream `events` (an iterable or an async iterable) in batches of `batch_size`
         and yield one result per event, in order. An acknowledged event is durable.
 
@@ -239,7 +246,7 @@ class AsyncBadgeflowClient(ClientBase):
         *,
         dry_run: bool = False,
         timeout: float | None = None,
-    ) -> AsyncIterator[rule_service_pb2.BackfillRulesResponse]:
+    ) -> AsyncGenerator[rule_service_pb2.BackfillRulesResponse, None]:
         """Replay the event log against the rules in force, streaming progress; the last
         message has `done` set and the per-template `results`. Never retried.
 

@@ -15,7 +15,7 @@ on UNAVAILABLE (see `badgeflow_client.channel`). For asyncio, use
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -148,7 +148,7 @@ class BadgeflowClient(ClientBase):
 
     def _stream(
         self, stream: _calls.ServerStream[_Response], timeout: float | None
-    ) -> Iterator[_Response]:
+    ) -> Generator[_Response, None, None]:
         call = self._open(stream, timeout)
         try:
             yield from call
@@ -172,7 +172,7 @@ class BadgeflowClient(ClientBase):
 
     def stream_events(
         self, events: Iterable[event_pb2.Event], batch_size: int = DEFAULT_BATCH_SIZE
-    ) -> Iterator[event_pb2.EventResult]:
+    ) -> Generator[event_pb2.EventResult, None, None]:
         """Stream `events` in batches of `batch_size` and yield one result per event, in
         order. An acknowledged event is durable. `events` may be a lazy iterable.
 
@@ -245,7 +245,7 @@ class BadgeflowClient(ClientBase):
         *,
         dry_run: bool = False,
         timeout: float | None = None,
-    ) -> Iterator[rule_service_pb2.BackfillRulesResponse]:
+    ) -> Generator[rule_service_pb2.BackfillRulesResponse, None, None]:
         """Replay the event log against the rules in force (every active template, or
         `template_ids`), streaming progress; the last message has `done` set and the
         per-template `results`. No deadline unless `timeout`; stopping the iteration
