@@ -13,6 +13,7 @@ the streams (`stream_events`, `watch_awards`, `backfill_rules`) are async iterat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -192,11 +193,12 @@ class AsyncBadgeflowClient(ClientBase):
         else:
             requests = _calls.stream_requests(events, batch_size)
         call = self._stubs.events.StreamEvents(requests, metadata=self._metadata)
-        expected = 0
-        async for response in self._read(call):
-            expected += 1
-            for result in _calls.acknowledged(expected, response):
-                yield result
+        async with contextlib.aclosing(self._read(call)) as responses:  # cancels when we stop
+            expected = 0
+            async for response in responses:
+                expected += 1
+                for result in _calls.acknowledged(expected, response):
+                    yield result
 
     # -- rules ---------------------------------------------------------------------
 
