@@ -8,7 +8,14 @@ from typing import Any
 
 from badgeflow.v1 import progress_pb2, progress_service_pb2
 
-from badgeflow_client.cli.console import EXIT_OK, Console, InputError, listing, when
+from badgeflow_client.cli.console import (
+    EXIT_OK,
+    Console,
+    InputError,
+    learner_line,
+    listing,
+    when,
+)
 from badgeflow_client.cli.parsing import add_command, add_group
 from badgeflow_client.client import BadgeflowClient
 
@@ -66,10 +73,7 @@ def _list(client: BadgeflowClient, args: argparse.Namespace, console: Console) -
     if console.as_json:
         console.message(response)
         return EXIT_OK
-    learner = response.learner
-    name = " ".join(part for part in (learner.first_name, learner.last_name) if part)
-    about = ", ".join(part for part in (learner.email, name) if part)
-    console.line(f"learner {learner.id or args.learner_id}" + (f" ({about})" if about else ""))
+    console.line(learner_line(response.learner, args.learner_id))
     rows = [
         (
             "AWARD",

@@ -30,6 +30,7 @@ __all__ = [
     "Console",
     "Handler",
     "InputError",
+    "learner_line",
     "listing",
     "table",
     "when",
@@ -96,6 +97,13 @@ def table(rows: Sequence[Sequence[str]]) -> list[str]:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+
+
+def learner_line(learner: Any, learner_id: str = "") -> str:
+    """`learner ada (ada@example.org, Ada Lovelace)`, from a `badgeflow.v1.Learner`."""
+    name = " ".join(part for part in (learner.first_name, learner.last_name) if part)
+    about = ", ".join(part for part in (learner.email, name) if part)
+    return f"learner {learner.id or learner_id}" + (f" ({about})" if about else "")
 
 
 def listing(items: Sequence[str], shown: int, total: int | None = None) -> str:

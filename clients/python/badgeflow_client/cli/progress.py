@@ -10,7 +10,7 @@ from typing import Any
 
 from badgeflow.v1 import progress_pb2, progress_service_pb2
 
-from badgeflow_client.cli.console import EXIT_OK, Console, when
+from badgeflow_client.cli.console import EXIT_OK, Console, learner_line, when
 from badgeflow_client.cli.parsing import add_command, add_group, iso_time, percent, positive
 from badgeflow_client.client import DEFAULT_PAGE_SIZE, BadgeflowClient
 
@@ -39,7 +39,8 @@ def _lines(rows: list[tuple[str, ...]], head: tuple[str, ...], last: Sequence[st
 
 
 def _earned_state(badge: progress_pb2.EarnedBadge) -> str:
-    return progress_pb2.EarnedBadgeState.Name(badge.state).removeprefix("EARNED_BADGE_STATE_")
+    name = progress_pb2.EarnedBadgeState.Name(badge.state)
+    return name.removeprefix("EARNED_BADGE_STATE_").lower().replace("_", " ")
 
 
 def _earned_link(badge: progress_pb2.EarnedBadge) -> str:
@@ -48,49 +49,56 @@ def _earned_link(badge: progress_pb2.EarnedBadge) -> str:
     return badge.badge_url or badge.accept_url or "-"
 
 
+def _in_progress(board: progress_service_pb2.GetLearnerBadgesResponse) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = [("BADGE", "NAME", "PROGRESS", "REMAINING")]
+    for b in board.in_progress:
+        _lines(rows, (b.badge or "-", b.name, f"{b.percent:.0f}%"), b.remaining)
+    return rows
+
+
+def _available(board: progress_service_pb2.GetLearnerBadgesResponse) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = [("BADGE", "NAME", "HOW TO EARN")]
+    for a in board.available:
+        _lines(rows, (a.badge or "-", a.name), a.how_to_earn)
+    return rows
+
+
+def _earned(board: progress_service_pb2.GetLearnerBadgesResponse) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = [("BADGE", "NAME", "STATE", "AWARDED", "EXPIRES", "URL")]
+    rows += [
+        (
+            e.badge or "-",
+            e.name,
+            _earned_state(e),
+            when(e.award_time),
+            when(e.expire_time),
+            _earned_link(e),
+        )
+        for e in board.earned
+    ]
+    return rows
+
+
 def _print_dashboard(
     learner_id: str, board: progress_service_pb2.GetLearnerBadgesResponse, console: Console
 ) -> None:
+    """Three sections, each `Title (count)` then its table (none when empty)."""
     console.line(f"learner {learner_id}")
-    console.line()
-    console.line(f"In progress ({len(board.in_progress)})")
-    if board.in_progress:
-        rows: list[tuple[str, ...]] = [("BADGE", "NAME", "PROGRESS", "REMAINING")]
-        for b in board.in_progress:
-            _lines(rows, (b.badge or "-", b.name, f"{b.percent:.0f}%"), b.remaining)
-        console.table(rows)
-    console.line()
-    console.line(f"Available ({len(board.available)})")
-    if board.available:
-        rows = [("BADGE", "NAME", "HOW TO EARN")]
-        for a in board.available:
-            _lines(rows, (a.badge or "-", a.name), a.how_to_earn)
-        console.table(rows)
-    console.line()
-    console.line(f"Earned ({len(board.earned)})")
-    if board.earned:
-        rows = [("BADGE", "NAME", "STATE", "AWARDED", "EXPIRES", "URL")]
-        rows += [
-            (
-                e.badge or "-",
-                e.name,
-                _earned_state(e).lower().replace("_", " "),
-                when(e.award_time),
-                when(e.expire_time),
-                _earned_link(e),
-            )
-            for e in board.earned
-        ]
-        console.table(rows)
+    for title, count, rows in (
+        ("In progress", len(board.in_progress), _in_progress(board)),
+        ("Available", len(board.available), _available(board)),
+        ("Earned", len(board.earned), _earned(board)),
+    ):
+        console.line()
+        console.line(f"{title} ({count})")
+        if count:
+            console.table(rows)
 
 
 def _print_detail(
     response: progress_service_pb2.GetLearnerProgressResponse, console: Console
 ) -> None:
-    learner = response.learner
-    name = " ".join(part for part in (learner.first_name, learner.last_name) if part)
-    about = ", ".join(part for part in (learner.email, name) if part)
-    console.line(f"learner {learner.id}" + (f" ({about})" if about else ""))
+    console.line(learner_line(response.learner))
     for progress in response.progress:
         console.line(
             f"{progress.template_id}  {progress.badge or '-'}  {progress.percent:g}% "
