@@ -7,9 +7,14 @@ do not block the event loop the server runs on; capsys captures what it prints.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import math
+import os
+import pty
 import queue
+import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -386,3 +391,49 @@ async def test_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "badgectl: cannot reach badgeflow at 127.0.0.1:1"
     assert err[1].startswith("  (UNAVAILABLE: ")
+
+
+def _drain(controller: int) -> bytes:
+    """Everything written to a pseudo-terminal whose other end is closed, then close it."""
+    chunks = []
+    try:
+        while chunk := os.read(controller, 4096):
+            chunks.append(chunk)
+    except OSError as error:  # EIO: the terminal side is closed and nothing is left
+        if error.errno != errno.EIO:
+            raise
+    finally:
+        os.close(controller)
+    return b"".join(chunks)
+
+
+async def test_on_a_terminal_events_send_draws_a_progress_bar(
+    target: str, capsys: pytest.CaptureFixture[str], workdir: Path
+) -> None:
+    """badgectl in its own process with stderr on a pseudo-terminal, as a person runs it."""
+    await ready(target, capsys)
+    name = write_events(workdir / "events.jsonl", event("e1"), event("e2"))
+    controller, terminal = pty.openpty()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "badgeflow_client",
+            "--server",
+            target,
+            "events",
+            "send",
+            name,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=terminal,
+        )
+        out, _ = await process.communicate()
+    finally:
+        os.close(terminal)
+    drawn = _drain(controller).decode()
+    assert (process.returncode, out) == (0, b"sent 2: accepted 2, duplicate 0, rejected 0\n")
+    assert drawn.startswith("\r[")
+    last = drawn.rsplit("\r[", 1)[1]
+    assert re.fullmatch(r"#{24}\] 100%  sent 2/2 events \(\d+ events/s\)\x1b\[K\r\n", last), repr(
+        drawn
+    )
