@@ -35,8 +35,9 @@ import enum
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -87,6 +88,8 @@ CHUNK_LEARNERS = 200
 CHUNK_EVENTS = 1000
 #: Learners listed per read while paging through the log.
 PAGE_LEARNERS = 1000
+#: Longest wait between two progress reports while a chunk is replayed.
+HEARTBEAT_SECONDS = 0.5
 
 
 @dataclass(slots=True)
@@ -405,6 +408,15 @@ def _tally(tallies: dict[str, TemplateTally], decisions: Sequence[_Decision]) ->
     return awards
 
 
+async def _while_running(task: asyncio.Task[Any], every: float) -> AsyncIterator[None]:
+    """Yield every `every` seconds until the task is done (never cancelling it)."""
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every)
+        if done:
+            return
+        yield None
+
+
 class Backfiller:
     def __init__(
         self,
@@ -417,13 +429,15 @@ class Backfiller:
         self._holder = holder
         self._broadcaster = broadcaster
         self._clock = clock
+        self._running: set[asyncio.Task[_ChunkOutcome]] = set()
 
     async def run(
         self, template_ids: Sequence[str], dry_run: bool
     ) -> AsyncIterator[BackfillReport]:
-        """Yield a report after every chunk and a final one with `done`. Raises the
-        domain errors of `choose_badges` before anything is replayed. Cancelling the
-        consumer stops after the chunk being written (it commits and is announced)."""
+        """Yield a report at the start, after every chunk (at most ~1,000 events) and at
+        least every HEARTBEAT_SECONDS, then a final one with `done`. Raises the domain
+        errors of `choose_badges` before anything is replayed. Cancelling the consumer
+        stops after the chunk being written (it commits and is announced)."""
         rules = self._holder.current
         badges = await self._runner.read(lambda s: choose_badges(s, rules, template_ids))
         job = _job(rules, badges)
@@ -433,7 +447,10 @@ class Backfiller:
         yield report
         async for learners in self._chunks(job):
             self._check_rules(job)
-            outcome = await self._chunk(job, learners, dry_run)
+            task = self._start_chunk(job, learners, dry_run)
+            async for _ in _while_running(task, HEARTBEAT_SECONDS):
+                yield report
+            outcome = task.result()
             report = replace(
                 report,
                 events_replayed=report.events_replayed + outcome.events,
@@ -441,16 +458,7 @@ class Backfiller:
                 awards=report.awards + _tally(tallies, outcome.decisions),
             )
             yield report
-        _log.info(
-            "backfill done",
-            extra={
-                "dry_run": dry_run,
-                "templates": sorted(tallies),
-                "events_replayed": report.events_replayed,
-                "learners_replayed": report.learners_replayed,
-                "awards": report.awards,
-            },
-        )
+        _log.info("backfill done", extra={"dry_run": dry_run, **asdict(report)})
         yield replace(report, done=True, results=tuple(tallies.values()))
 
     def _check_rules(self, job: _Job) -> None:
@@ -479,15 +487,20 @@ class Backfiller:
                 return
             after = page[-1][0]
 
-    async def _chunk(self, job: _Job, learners: list[str], dry_run: bool) -> _ChunkOutcome:
-        now = self._clock()
-        work = functools.partial(run_chunk, job=job, learners=learners, now=now, dry_run=dry_run)
-        if dry_run:
-            return await self._runner.read(work)
-        # A task of its own, shielded: a client going away mid-chunk still gets the chunk
-        # committed *and* announced to WatchAwards.
-        task = asyncio.ensure_future(self._write_and_publish(work))
-        return await asyncio.shield(task)
+    def _start_chunk(
+        self, job: _Job, learners: list[str], dry_run: bool
+    ) -> asyncio.Task[_ChunkOutcome]:
+        """A task of its own, so a client going away mid-chunk still gets the chunk
+        committed *and* announced to WatchAwards."""
+        work = functools.partial(
+            run_chunk, job=job, learners=learners, now=self._clock(), dry_run=dry_run
+        )
+        task = asyncio.ensure_future(
+            self._runner.read(work) if dry_run else self._write_and_publish(work)
+        )
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
 
     async def _write_and_publish(self, work: Callable[[Session], _ChunkOutcome]) -> _ChunkOutcome:
         outcome = await self._runner.write(work)

@@ -392,3 +392,28 @@ async def test_progress_from_events_past_the_retention_is_not_taken_away(
         lambda session: load_progress(session, [("ada", TWO_TEMPLATE)])
     )
     assert sorted(progress[("ada", TWO_TEMPLATE)].requirements) == ["a"]
+
+
+async def test_events_arriving_during_a_backfill_are_counted_once(app: App, s: Stubs) -> None:
+    """l001 (replayed in the first chunk) and l599 (in the last) pass B while the backfill
+    runs: each ends with one award, from live processing or from the backfill."""
+    learners = [f"l{i:03d}" for i in range(600)]
+    events = [e for i, learner in enumerate(learners) for e in _four_events(i, learner)]
+    for start in range(0, len(events), 1000):
+        await _publish(s, events[start : start + 1000])
+    await _apply(s, TWO_COURSES)
+    await _activate(s, TWO_TEMPLATE)
+    expected = {learner for i, learner in enumerate(learners) if i % 7 == 0} | {"l001", "l599"}
+
+    call = s.rules.BackfillRules(rule_service_pb2.BackfillRulesRequest())
+    async for reply in call:
+        if reply.learners_replayed:
+            break
+    await _publish(s, [passed("late-1", "l001", course="B"), passed("late-2", "l599", course="B")])
+    rest = [reply async for reply in call]
+
+    assert rest[-1].done
+    holders = await app.runner.read(lambda session: awards_repo.holders(session, TWO_TEMPLATE))
+    assert holders == expected
+    assert len(await app.runner.read(list_outbox)) == len(expected)
+    assert _results(await _backfill(s))[TWO_TEMPLATE][:2] == ([], 0)
