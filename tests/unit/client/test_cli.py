@@ -165,6 +165,35 @@ def test_server_defaults_to_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (args.server, args.json, args.timeout) == ("127.0.0.1:50151", False, 10.0)
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        pytest.param(["rules", "show"], ("127.0.0.1:50151", False, 10.0), id="defaults"),
+        pytest.param(
+            ["--json", "--server", "a:1", "--timeout", "3", "rules", "show"],
+            ("a:1", True, 3.0),
+            id="before",
+        ),
+        pytest.param(
+            ["rules", "show", "--json", "--server", "b:2", "--timeout", "4"],
+            ("b:2", True, 4.0),
+            id="after",
+        ),
+        pytest.param(
+            ["--server", "a:1", "--json", "rules", "show", "--server", "b:2"],
+            ("b:2", True, 10.0),
+            id="after-wins",
+        ),
+    ],
+)
+def test_global_options_go_before_or_after_the_command(
+    argv: list[str], expected: tuple[Any, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(cli.SERVER_ENV, raising=False)
+    args = cli.build_parser().parse_args(argv)
+    assert (args.server, args.json, args.timeout) == expected
+
+
 class _RecordingClient:
     """Stands in for BadgeflowClient: records how it was built, answers `get_rules`."""
 

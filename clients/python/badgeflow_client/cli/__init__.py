@@ -35,7 +35,8 @@
     badges retry AWARD_ID                    issue an award on the provider again
     badges provider --learner ID | --template ID
 
-Every command has `--help`. `--server` defaults to $BADGEFLOW_SERVER, else
+Every command has `--help`. The options above go before the command or after it.
+`--server` defaults to $BADGEFLOW_SERVER, else
 127.0.0.1:50151; `--api-key` to $BADGEFLOW_API_KEY (sent as a bearer token, never
 printed); `--tls` to $BADGEFLOW_TLS (1/true/yes), `--ca-file` to $BADGEFLOW_CA_FILE (a
 PEM bundle; implies TLS). Human output is aligned tables with times in UTC to the minute;
@@ -92,8 +93,17 @@ from badgeflow_client.cli.console import (
     Console,
     InputError,
 )
-from badgeflow_client.cli.parsing import leaves, read_text
-from badgeflow_client.client import DEFAULT_RPC_TIMEOUT, BadgeflowClient
+from badgeflow_client.cli.parsing import (
+    API_KEY_ENV,
+    CA_FILE_ENV,
+    DEFAULT_SERVER,
+    SERVER_ENV,
+    TLS_ENV,
+    add_global_options,
+    leaves,
+    read_text,
+)
+from badgeflow_client.client import BadgeflowClient
 from badgeflow_client.errors import BadgeflowError
 
 __all__ = [
@@ -116,11 +126,6 @@ __all__ = [
     "main",
 ]
 
-DEFAULT_SERVER = "127.0.0.1:50151"
-SERVER_ENV = "BADGEFLOW_SERVER"
-API_KEY_ENV = "BADGEFLOW_API_KEY"
-TLS_ENV = "BADGEFLOW_TLS"
-CA_FILE_ENV = "BADGEFLOW_CA_FILE"
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 _EXIT_CODES = {
@@ -149,44 +154,6 @@ example:
 see `badgectl COMMAND ACTION --help`, and docs/badgectl.md"""
 
 
-def _add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--server",
-        default=os.environ.get(SERVER_ENV) or DEFAULT_SERVER,
-        metavar="HOST:PORT",
-        help=f"badgeflow address (${SERVER_ENV}, else {DEFAULT_SERVER})",
-    )
-    parser.add_argument(
-        "--api-key",
-        default=None,
-        metavar="KEY",
-        help=f"API key sent as a bearer token (${API_KEY_ENV}; prefer the variable: "
-        "arguments show in `ps`)",
-    )
-    parser.add_argument(
-        "--tls",
-        action="store_true",
-        default=None,
-        help=f"connect over TLS (${TLS_ENV}=1); the system's roots unless --ca-file",
-    )
-    parser.add_argument(
-        "--ca-file",
-        default=None,
-        metavar="FILE",
-        help=f"PEM roots to check the server's certificate (${CA_FILE_ENV}); implies --tls",
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="print responses as JSON (proto field names)"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_RPC_TIMEOUT,
-        metavar="SECONDS",
-        help=f"deadline of each call (default {DEFAULT_RPC_TIMEOUT:g})",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The badgectl argument parser (every command has `--help`)."""
     parser = argparse.ArgumentParser(
@@ -196,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_connection_options(parser)
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in (
         rules.register,

@@ -4,19 +4,32 @@ description and, where it matters, an example in its epilog."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from badgeflow_client.cli.console import Handler, InputError
+from badgeflow_client.client import DEFAULT_RPC_TIMEOUT
 
 MAX_BATCH_SIZE = 1000
 """Events per batch the server accepts."""
+DEFAULT_SERVER = "127.0.0.1:50151"
+SERVER_ENV = "BADGEFLOW_SERVER"
+API_KEY_ENV = "BADGEFLOW_API_KEY"
+TLS_ENV = "BADGEFLOW_TLS"
+CA_FILE_ENV = "BADGEFLOW_CA_FILE"
 
 __all__ = [
+    "API_KEY_ENV",
+    "CA_FILE_ENV",
+    "DEFAULT_SERVER",
     "MAX_BATCH_SIZE",
+    "SERVER_ENV",
+    "TLS_ENV",
     "add_command",
+    "add_global_options",
     "add_group",
     "batch_size",
     "iso_time",
@@ -26,6 +39,56 @@ __all__ = [
     "positive_float",
     "read_text",
 ]
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, after: bool = False) -> None:
+    """The connection and output options. On a command (`after`) they may follow it,
+    `badgectl progress learner ada --json`, and default to what was given before it."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after else value
+
+    target: Any = parser
+    if after:
+        target = parser.add_argument_group("global options (before or after the command)")
+    target.add_argument(
+        "--server",
+        default=default(os.environ.get(SERVER_ENV) or DEFAULT_SERVER),
+        metavar="HOST:PORT",
+        help=f"badgeflow address (${SERVER_ENV}, else {DEFAULT_SERVER})",
+    )
+    target.add_argument(
+        "--api-key",
+        default=default(None),
+        metavar="KEY",
+        help=f"API key sent as a bearer token (${API_KEY_ENV}; prefer the variable: "
+        "arguments show in `ps`)",
+    )
+    target.add_argument(
+        "--tls",
+        action="store_true",
+        default=default(None),
+        help=f"connect over TLS (${TLS_ENV}=1); the system's roots unless --ca-file",
+    )
+    target.add_argument(
+        "--ca-file",
+        default=default(None),
+        metavar="FILE",
+        help=f"PEM roots to check the server's certificate (${CA_FILE_ENV}); implies --tls",
+    )
+    target.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print responses as JSON (proto field names)",
+    )
+    target.add_argument(
+        "--timeout",
+        type=float,
+        default=default(DEFAULT_RPC_TIMEOUT),
+        metavar="SECONDS",
+        help=f"deadline of each call (default {DEFAULT_RPC_TIMEOUT:g})",
+    )
 
 
 def add_group(commands: Any, name: str, help_text: str) -> Any:
@@ -46,6 +109,7 @@ def add_command(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(handler=handler)
+    add_global_options(parser, after=True)
     return parser
 
 
