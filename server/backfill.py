@@ -41,7 +41,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dsl.ruleset import CompiledBadge
+from dsl.ruleset import CompiledBadge, RuleSet
 from server.domain import (
     AwardOrigin,
     AwardRecord,
@@ -76,6 +76,7 @@ __all__ = [
     "Backfiller",
     "TemplateTally",
     "choose_badges",
+    "estimate",
     "run_chunk",
     "split_page",
 ]
@@ -384,6 +385,32 @@ def split_page(
             chunk, events = [], 0
     if chunk:
         yield chunk
+
+
+def _learner_chunks(session: Session, types: Collection[str]) -> Iterator[list[str]]:
+    after: str | None = None
+    while True:
+        page = log_repo.learner_event_counts(session, types, after, PAGE_LEARNERS)
+        yield from split_page(page)
+        if len(page) < PAGE_LEARNERS:
+            return
+        after = page[-1][0]
+
+
+def estimate(
+    session: Session, rule_set: RuleSet, badges: Sequence[CompiledBadge], now: datetime
+) -> tuple[dict[str, TemplateTally], int]:
+    """What a backfill of `badges` would do were `rule_set` in force with them active,
+    and how many events it would replay: the plan's estimate, by the backfill's own
+    rules (held badges and admin revocations count), read a chunk at a time."""
+    job = _job(ActiveRules(0, rule_set, ()), badges)
+    tallies = {t: TemplateTally(t, b.slug) for t, b in job.chosen.items()}
+    events = 0
+    for learners in _learner_chunks(session, job.types):
+        outcome = run_chunk(session, job, learners, now, dry_run=True)
+        events += outcome.events
+        _tally(tallies, outcome.decisions)
+    return tallies, events
 
 
 # -- a run ---------------------------------------------------------------------

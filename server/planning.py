@@ -1,26 +1,27 @@
 """What applying a rule set would change, worked out without changing anything.
 
-The backfill estimate replays the stored event log through the new rules in memory, as
-if they had been in force from the start, and counts the learners who would hold each
-added or changed badge but do not hold it now."""
+The backfill estimate is a dry run of the backfill itself (`server.backfill.estimate`)
+for the added and changed badges, as if the new rules were in force with them active:
+the learners it counts are exactly those a backfill after the apply would award (not
+those who hold the badge now, nor those whose award an admin revoked)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from dsl.ruleset import CompiledBadge, RuleSet
-from server.domain import AwardState, EventRecord, LearnerRecord
+from server.domain import EventRecord, LearnerRecord
 from server.engine.events import IncomingEvent
-from server.engine.memory import MemoryBatchStore
-from server.engine.processor import process_batch
 from server.engine.ruleset import ActiveRules
-from server.store import awards as awards_repo
-from server.store import events as events_repo
+
+if TYPE_CHECKING:
+    from server.backfill import TemplateTally
 
 __all__ = [
     "MAX_LISTED_LEARNERS",
@@ -35,7 +36,6 @@ __all__ = [
     "with_dependencies",
 ]
 
-REPLAY_CHUNK = 1000
 #: Learner ids a plan or a backfill lists per badge; the counts cover them all.
 MAX_LISTED_LEARNERS = 1000
 
@@ -138,31 +138,20 @@ def event_types(badges: Iterable[CompiledBadge]) -> set[str]:
     return found
 
 
-def _replay(session: Session, rule_set: RuleSet, now: datetime) -> tuple[MemoryBatchStore, int]:
-    rules = ActiveRules(0, rule_set, [b.template_id for b in rule_set.badges])
-    store = MemoryBatchStore()
-    replayed = 0
-    for chunk in events_repo.stream_events(session, event_types(rule_set.badges), REPLAY_CHUNK):
-        process_batch(rules, [to_incoming(e) for e in chunk], store, now)
-        replayed += len(chunk)
-    return store, replayed
+def _estimate(
+    session: Session, rule_set: RuleSet, badges: Sequence[CompiledBadge], now: datetime
+) -> tuple[dict[str, TemplateTally], int]:
+    # Imported here: the backfill builds on this module's helpers.
+    from server.backfill import estimate
 
-
-def _simulated_holders(store: MemoryBatchStore, template_id: str) -> set[str]:
-    latest: dict[str, tuple[int, AwardState]] = {}
-    for award in store.awards.values():
-        if award.template_id == template_id:
-            seen = latest.get(award.learner_id)
-            if seen is None or seen[0] < award.sequence:
-                latest[award.learner_id] = (award.sequence, award.state)
-    return {learner for learner, (_, state) in latest.items() if state is AwardState.AWARDED}
+    return estimate(session, rule_set, badges, now)
 
 
 def plan_rules(session: Session, current: ActiveRules, new: RuleSet, now: datetime) -> Plan:
     diff = diff_rule_sets(current.rule_set, new)
     touched = set(diff.added) | set(diff.changed)
-    replayed_set = with_dependencies(new, (b for b in new.badges if b.template_id in touched))
-    store, replayed = _replay(session, replayed_set, now) if touched else (MemoryBatchStore(), 0)
+    chosen = [b for b in new.badges if b.template_id in touched]
+    tallies, replayed = _estimate(session, new, chosen, now) if chosen else ({}, 0)
     badges = []
     for badge in new.badges:
         change = (
@@ -172,18 +161,15 @@ def plan_rules(session: Session, current: ActiveRules, new: RuleSet, now: dateti
             if badge.template_id in diff.changed
             else "unchanged"
         )
-        newly: list[str] = []
-        if change != "unchanged":
-            would_hold = _simulated_holders(store, badge.template_id)
-            newly = sorted(would_hold - awards_repo.holders(session, badge.template_id))
+        tally = tallies.get(badge.template_id)
         badges.append(
             BadgePlan(
                 badge.slug,
                 badge.template_id,
                 change,
-                len(newly),
+                tally.awards if tally else 0,
                 badge.template_id in current.active_templates,
-                tuple(newly[:MAX_LISTED_LEARNERS]),
+                tuple(tally.awarded_learner_ids) if tally else (),
             )
         )
     return Plan(current.version, diff, badges, replayed)

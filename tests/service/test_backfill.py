@@ -158,11 +158,17 @@ async def test_learners_holding_the_badge_or_revoked_by_an_admin_are_skipped(
     )
     await app.runner.write(lambda session: awards_repo.update_award(session, revoked))
     await _publish(s, [passed("e3", "cy", course="other")])
-    await _apply(s, DEMO_RULES.replace(f'== "{DEMO_COURSE}"', f'in ["other", "{DEMO_COURSE}"]'))
+    changed = DEMO_RULES.replace(f'== "{DEMO_COURSE}"', f'in ["other", "{DEMO_COURSE}"]')
+    plan = await s.rules.PlanRules(
+        rule_service_pb2.PlanRulesRequest(files=[rules_pb2.RuleFile(name="r", content=changed)])
+    )
+    await _apply(s, changed)
 
     replies = await _backfill(s)
 
     assert _results(replies) == {DEMO_TEMPLATE: (["cy"], 1, 1, 1, 1)}
+    [badge] = plan.badges  # the plan said exactly this
+    assert (badge.backfill_awards, list(badge.backfill_learner_ids)) == (1, ["cy"])
     [ben_after] = await _awards(app, "ben")
     assert (ben_after.state, ben_after.revoked_by) == (AwardState.REVOKED, RevokedBy.ADMIN)
     assert [a.origin for a in await _awards(app, "ada")] == [AwardOrigin.RULES]
