@@ -21,9 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("awards") as batch:
-        batch.add_column(
-            sa.Column("origin", sa.String(16), nullable=False, server_default="rules")
-        )
+        batch.add_column(sa.Column("origin", sa.String(16), nullable=False, server_default="rules"))
         batch.add_column(
             sa.Column("grant_reason", sa.Text(), nullable=False, server_default=sa.text("''"))
         )
