@@ -283,6 +283,30 @@ def test_the_api_key_is_never_printed(
     assert "s3cret-key" not in out + err
 
 
+class _InterruptedStream(_RecordingClient):
+    """Acknowledges the first event, then the user presses Ctrl-C."""
+
+    def stream_events(self, events: Any, batch_size: int) -> Iterator[Any]:
+        from badgeflow.v1 import event_pb2
+
+        yield event_pb2.EventResult(event_id="e1", outcome=event_pb2.EVENT_OUTCOME_ACCEPTED)
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_send_says_how_far_it_got(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "BadgeflowClient", _InterruptedStream)
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"id": "e1", "type": "t"}\n{"id": "e2", "type": "t"}\n')
+    assert cli.main(["events", "send", str(path)]) == 130
+    assert capsys.readouterr() == (
+        "",
+        "badgectl: stopped after 1 of 2 events were acknowledged; sending the file again is "
+        "safe (acknowledged ids come back as duplicates)\n",
+    )
+
+
 def test_malformed_event_line_names_the_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

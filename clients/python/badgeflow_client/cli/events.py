@@ -23,6 +23,7 @@ from badgeflow_client.cli.parsing import (
     read_text,
 )
 from badgeflow_client.client import DEFAULT_BATCH_SIZE, BadgeflowClient
+from badgeflow_client.errors import BadgeflowError
 from badgeflow_client.events import event_from_dict
 
 __all__ = ["BATCHES_PER_SECOND", "read_events", "register", "throttled"]
@@ -88,8 +89,17 @@ def _send(client: BadgeflowClient, args: argparse.Namespace, console: Console) -
             if console.as_json:
                 console.message(result)
             progress.update(sent, len(events), _describe(sent, len(events)))
-    finally:
+    except (KeyboardInterrupt, BadgeflowError) as error:
         progress.finish()
+        if isinstance(error, BadgeflowError) and not sum(counts.values()):
+            raise
+        console.error(
+            f"badgectl: stopped after {sum(counts.values())} of {len(events)} events were "
+            "acknowledged; sending the file again is safe (acknowledged ids come back as "
+            "duplicates)"
+        )
+        raise
+    progress.finish()
     if not console.as_json:
         console.line(
             f"sent {sum(counts.values())}: accepted {counts[event_pb2.EVENT_OUTCOME_ACCEPTED]}, "
