@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import io
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -305,6 +306,38 @@ def test_an_interrupted_send_says_how_far_it_got(
         "badgectl: stopped after 1 of 2 events were acknowledged; sending the file again is "
         "safe (acknowledged ids come back as duplicates)\n",
     )
+
+
+class _InterruptedBackfill(_RecordingClient):
+    def backfill_rules(self, template_ids: Any, *, dry_run: bool) -> Iterator[Any]:
+        from badgeflow.v1 import rule_service_pb2
+
+        yield rule_service_pb2.BackfillRulesResponse(events_replayed=5, events_total=10)
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("dry_run", "err"),
+    [
+        pytest.param(
+            [],
+            "badgectl: backfill stopped; what it wrote is kept, and running it again finishes "
+            "it without awarding anyone twice\n",
+            id="backfill",
+        ),
+        pytest.param(["--dry-run"], "", id="dry-run"),
+    ],
+)
+def test_an_interrupted_backfill_says_it_can_be_run_again(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    dry_run: list[str],
+    err: str,
+) -> None:
+    monkeypatch.setattr(cli, "BadgeflowClient", _InterruptedBackfill)
+    monkeypatch.setattr(meter, "PROGRESS_INTERVAL", math.inf)
+    assert cli.main(["rules", "backfill", *dry_run]) == 130
+    assert capsys.readouterr() == ("", err)
 
 
 def test_malformed_event_line_names_the_line(

@@ -147,8 +147,15 @@ def _backfill(client: BadgeflowClient, args: argparse.Namespace, console: Consol
                 final = step
             else:
                 progress.update(step.events_replayed, step.events_total, _backfill_progress(step))
-    finally:
+    except KeyboardInterrupt:
         progress.finish()
+        if not args.dry_run:
+            console.error(
+                "badgectl: backfill stopped; what it wrote is kept, and running it again "
+                "finishes it without awarding anyone twice"
+            )
+        raise
+    progress.finish()
     if final is None:  # the stream ended without its summary
         console.error("badgectl: the backfill ended without a summary; run it again")
         return EXIT_FAILURES
