@@ -76,6 +76,11 @@ def test_the_docstring_and_epilog_list_exactly_the_exit_codes() -> None:
     assert {int(n) for n in re.findall(r"(?:^|  )(\d+) +\S", exit_codes, re.M)} == codes
 
 
+def test_the_reference_documents_exactly_the_exit_codes() -> None:
+    codes = {value for name, value in vars(console).items() if name.startswith("EXIT_")}
+    assert {int(n) for n in re.findall(r"^\| (\d+) \|", DOCS.read_text(), re.M)} == codes
+
+
 def test_the_reference_documents_exactly_the_commands() -> None:
     headings = re.findall(r"^### `badgectl ([a-z]+) ([a-z]+)", DOCS.read_text(), re.M)
     assert sorted(set(headings)) == sorted(COMMANDS)
