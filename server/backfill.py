@@ -296,6 +296,17 @@ def _progress_to_write(
     return replace(replayed, times_awarded=times, updated_at=now)
 
 
+def _backfill_award(
+    badge: CompiledBadge, stored: AwardRecord | None, replayed: AwardRecord, now: datetime
+) -> AwardChange:
+    """The award that stands, built as live awarding builds it (a new row, or the one row
+    of a badge a penalty revoked), with the replay's earning events and evidence."""
+    change = next_award(
+        badge, replayed.learner_id, stored, now, replayed.event_ids, origin=AwardOrigin.BACKFILL
+    )
+    return replace(change, award=replace(change.award, evidence=replayed.evidence))
+
+
 def _decide(
     badge: CompiledBadge,
     key: Key,
@@ -306,19 +317,13 @@ def _decide(
 ) -> _Decision:
     """What the backfill does for one learner and badge; `progress` is (replayed, stored)."""
     replayed_progress, stored_progress = progress
-    earned = replayed is not None and replayed.state is AwardState.AWARDED
+    earned = replayed if replayed is not None and replayed.state is AwardState.AWARDED else None
     if stored is not None and stored.state is AwardState.AWARDED:
         return _Decision(key, _Verdict.HELD if earned else _Verdict.NONE)
     if _revoked_by_admin(stored):
         completed = replayed_progress is not None and replayed_progress.completed
         return _Decision(key, _Verdict.REVOKED_BY_ADMIN if completed else _Verdict.NONE)
-    change = None
-    if earned:
-        assert replayed is not None
-        change = next_award(
-            badge, key[0], stored, now, replayed.event_ids, origin=AwardOrigin.BACKFILL
-        )
-        change = replace(change, award=replace(change.award, evidence=replayed.evidence))
+    change = _backfill_award(badge, stored, earned, now) if earned else None
     row = _progress_to_write(replayed_progress, stored_progress, change is not None, now)
     return _Decision(key, _Verdict.AWARD if change else _Verdict.NONE, change, row)
 

@@ -423,3 +423,36 @@ async def test_events_arriving_during_a_backfill_are_counted_once(app: App, s: S
     assert holders == expected
     assert len(await app.runner.read(list_outbox)) == len(expected)
     assert _results(await _backfill(s))[TWO_TEMPLATE][:2] == ([], 0)
+
+
+WITH_PENALTY = f"""
+badge "demo-graduate" {{
+    template credly "8f2b7c1e-0000-4000-8000-000000000001"
+    require demo: on course_passed where is_passing and course.course_key == "{DEMO_COURSE}"
+    penalty on course_passed where is_passing == false
+        and course.course_key == "{DEMO_COURSE}" resets demo
+}}
+"""
+
+
+async def test_an_award_a_dropped_penalty_revoked_stands_again_on_its_row(
+    app: App, s: Stubs
+) -> None:
+    await apply_and_activate(s, WITH_PENALTY)
+    await _publish(s, [passed("e1", "ada"), passed("e2", "ada", passing=False)])
+    [revoked] = await _awards(app, "ada")
+    assert (revoked.state, revoked.revoked_by) == (AwardState.REVOKED, RevokedBy.PENALTY)
+    await _apply(s, DEMO_RULES)  # the penalty is dropped
+
+    assert _results(await _backfill(s)) == {DEMO_TEMPLATE: (["ada"], 1, 0, 0, 1)}
+
+    [again] = await _awards(app, "ada")
+    assert (again.id, again.sequence, again.state, again.origin, again.revoked_by) == (
+        revoked.id,
+        1,
+        AwardState.AWARDED,
+        AwardOrigin.BACKFILL,
+        None,
+    )
+    actions = [i.action for i in await app.runner.read(list_outbox)]
+    assert actions == [OutboxAction.ISSUE, OutboxAction.REVOKE, OutboxAction.ISSUE]
