@@ -160,20 +160,39 @@ def _bound_badge(session: Session, rules: ActiveRules, template_id: str) -> Comp
     return badge
 
 
-def _ensure_learner(session: Session, grant: Grant, now: datetime) -> None:
-    """Record the profile given with the grant; the provider needs an email, so a learner
-    badgeflow never saw (or saw without one) must come with it."""
+def _ensure_learner(session: Session, grant: Grant, provider: str, now: datetime) -> None:
+    """Record the profile given with the grant. The provider needs an email (and Credly a
+    first and a last name), so a learner badgeflow never saw, or saw without them, must
+    come with them: refusing here beats an issuance the provider refuses later."""
     known = learners_repo.get_learner(session, grant.learner_id)
-    given = grant.profile.email if grant.profile is not None else ""
-    if not given and (known is None or not known.email):
+    given = grant.profile or LearnerRecord(grant.learner_id)
+    if not given.email and (known is None or not known.email):
         raise FailedPrecondition(
             "LEARNER_UNKNOWN" if known is None else "LEARNER_HAS_NO_EMAIL",
             f"learner {grant.learner_id!r} has no email on record: give learner.email "
             "(the provider issues the badge to it)",
             metadata={"subject": grant.learner_id, "learner_id": grant.learner_id},
         )
+    if provider == "credly":
+        _require_names(grant.learner_id, given, known)
     if grant.profile is not None:
         learners_repo.upsert_learners(session, [grant.profile], now)
+
+
+def _require_names(learner_id: str, given: LearnerRecord, known: LearnerRecord | None) -> None:
+    missing = [
+        name
+        for name in ("first_name", "last_name")
+        if not getattr(given, name) and (known is None or not getattr(known, name))
+    ]
+    if missing:
+        raise FailedPrecondition(
+            "LEARNER_HAS_NO_NAME",
+            f"learner {learner_id!r} has no {' or '.join(n.replace('_', ' ') for n in missing)} "
+            "on record, and Credly refuses a badge without them: give "
+            + " and ".join(f"learner.{n}" for n in missing),
+            metadata={"subject": learner_id, "learner_id": learner_id},
+        )
 
 
 def _refuse_if_held(latest: AwardRecord | None, grant: Grant) -> None:
@@ -207,7 +226,7 @@ def _grant_evidence(
 
 def _grant(session: Session, rules: ActiveRules, grant: Grant, now: datetime) -> AwardChange:
     badge = _bound_badge(session, rules, grant.template_id)
-    _ensure_learner(session, grant, now)
+    _ensure_learner(session, grant, grant.template_id.split(":", 1)[0], now)
     key = (grant.learner_id, grant.template_id)
     latest = awards_repo.latest_awards(session, [key]).get(key)
     _refuse_if_held(latest, grant)

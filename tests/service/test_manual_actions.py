@@ -255,6 +255,18 @@ async def test_a_grant_is_an_award_with_its_reason_issued_exactly_once(env: Env)
             ("FAILED_PRECONDITION", "LEARNER_UNKNOWN"),
             id="unknown-learner-without-email",
         ),
+        pytest.param(
+            lambda env: _grant(env.template_id, event_pb2.Learner(email="a@x.org")),
+            ("FAILED_PRECONDITION", "LEARNER_HAS_NO_NAME"),
+            id="unknown-learner-without-name-on-credly",
+        ),
+        pytest.param(
+            lambda env: _grant(
+                env.template_id, event_pb2.Learner(email="a@x.org", first_name="Ada")
+            ),
+            ("FAILED_PRECONDITION", "LEARNER_HAS_NO_NAME"),
+            id="unknown-learner-without-last-name-on-credly",
+        ),
     ],
 )
 async def test_a_grant_that_cannot_stand_is_refused_and_writes_nothing(
