@@ -176,9 +176,11 @@ class IssuanceWorker:
             return
         except ProviderRejected as error:
             self._breaker.success(key)
+            item.attempts += 1  # the provider answered: an attempt, and the last one
             await self._finish(item, OutboxState.FAILED, f"rejected ({error.status}): {error}")
             return
         self._breaker.success(key)
+        item.attempts += 1
         await self._finish(item, OutboxState.SENT, "", badge, provider.kind, context)
 
     async def _attempt(

@@ -96,7 +96,15 @@ async def test_admin_view_of_a_learners_awards(flavour: str, target: str) -> Non
 async def test_grant_and_reissue(flavour: str, target: str) -> None:
     await _backfilled(flavour, target)
     award = await invoke(
-        flavour, target, "grant_award", TEMPLATE_ID, "L9", "in person", email="l9@example.org"
+        flavour,
+        target,
+        "grant_award",
+        TEMPLATE_ID,
+        "L9",
+        "in person",
+        email="l9@example.org",
+        first_name="Lena",
+        last_name="Nine",
     )
     assert (award.learner_id, award.origin, award.grant_reason, award.state) == (
         "L9",
