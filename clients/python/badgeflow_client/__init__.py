@@ -5,7 +5,8 @@
 ...     results = client.publish_events([event_from_dict({"id": "e1", "type": "course_passed",
 ...                                                       "learner": {"id": "L1"}})])
 
-For asyncio, `AsyncBadgeflowClient` has the same methods as coroutines.
+For asyncio, `AsyncBadgeflowClient` has the same methods as coroutines. To send many
+events one at a time, `client.publisher()` batches them for you (`EventPublisher`).
 """
 
 from badgeflow_client.aio import AsyncAwardWatch, AsyncBadgeflowClient
@@ -38,20 +39,32 @@ from badgeflow_client.errors import (
 )
 from badgeflow_client.events import event_from_dict
 from badgeflow_client.pagers import AsyncPager, Pager
+from badgeflow_client.publisher import (
+    DEFAULT_LINGER_MS,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_RETRIES,
+    AsyncEventPublisher,
+    EventPublisher,
+)
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_LINGER_MS",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_RETRIES",
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_RPC_TIMEOUT",
     "AlreadyExists",
     "AsyncAwardWatch",
     "AsyncBadgeflowClient",
+    "AsyncEventPublisher",
     "AsyncPager",
     "AwardWatch",
     "BadgeflowClient",
     "BadgeflowError",
     "Cancelled",
     "DeadlineExceeded",
+    "EventPublisher",
     "FailedPrecondition",
     "FieldViolation",
     "Internal",

@@ -43,6 +43,12 @@ from badgeflow_client.channel import ClientBase
 from badgeflow_client.client import DEFAULT_BATCH_SIZE, DEFAULT_PAGE_SIZE
 from badgeflow_client.errors import Cancelled, from_aio_call, from_rpc_error
 from badgeflow_client.pagers import AsyncPager
+from badgeflow_client.publisher import (
+    DEFAULT_LINGER_MS,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_RETRIES,
+    AsyncEventPublisher,
+)
 
 __all__ = ["AsyncAwardWatch", "AsyncBadgeflowClient"]
 
@@ -199,6 +205,30 @@ class AsyncBadgeflowClient(ClientBase):
                 expected += 1
                 for result in _calls.acknowledged(expected, response):
                     yield result
+
+    def publisher(
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        linger_ms: float = DEFAULT_LINGER_MS,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> AsyncEventPublisher:
+        """An `AsyncEventPublisher`; see `BadgeflowClient.publisher`. Not a coroutine:
+        the publisher opens its stream with the first event.
+
+        Example:
+            >>> async with client.publisher() as publisher:  # doctest: +SKIP
+            ...     future = await publisher.publish(event)
+            >>> (await future).outcome  # doctest: +SKIP
+            1
+        """
+        return AsyncEventPublisher(
+            lambda requests: self._stubs.events.StreamEvents(requests, metadata=self._metadata),
+            batch_size=batch_size,
+            linger_ms=linger_ms,
+            max_in_flight=max_in_flight,
+            max_retries=max_retries,
+        )
 
     # -- rules ---------------------------------------------------------------------
 

@@ -35,6 +35,12 @@ from badgeflow_client import _calls
 from badgeflow_client.channel import DEFAULT_RPC_TIMEOUT, ClientBase
 from badgeflow_client.errors import Cancelled, from_rpc_error
 from badgeflow_client.pagers import Pager
+from badgeflow_client.publisher import (
+    DEFAULT_LINGER_MS,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_RETRIES,
+    EventPublisher,
+)
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -191,6 +197,31 @@ class BadgeflowClient(ClientBase):
             raise from_rpc_error(error) from error
         finally:
             call.cancel()  # no-op when finished; stops the stream if the caller stopped early
+
+    def publisher(
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        linger_ms: float = DEFAULT_LINGER_MS,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> EventPublisher:
+        """An `EventPublisher`: `publish(event)` one at a time, sent in batches of up to
+        `batch_size` after at most `linger_ms`, on one stream, resent on a new stream
+        after UNAVAILABLE (up to `max_retries` times in a row). Close it before the client.
+
+        Example:
+            >>> with client.publisher(linger_ms=5) as publisher:  # doctest: +SKIP
+            ...     futures = [publisher.publish(event) for event in events]
+            >>> futures[0].result().outcome  # doctest: +SKIP
+            1
+        """
+        return EventPublisher(
+            lambda requests: self._stubs.events.StreamEvents(requests, metadata=self._metadata),
+            batch_size=batch_size,
+            linger_ms=linger_ms,
+            max_in_flight=max_in_flight,
+            max_retries=max_retries,
+        )
 
     # -- rules ---------------------------------------------------------------------
 

@@ -5,21 +5,26 @@ from __future__ import annotations
 import inspect
 
 import badgeflow_client
-from badgeflow_client import aio, channel, cli, client, errors, events, pagers
+from badgeflow_client import aio, channel, cli, client, errors, events, pagers, publisher
 
 EXPECTED = {
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_LINGER_MS",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_RETRIES",
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_RPC_TIMEOUT",
     "AlreadyExists",
     "AsyncAwardWatch",
     "AsyncBadgeflowClient",
+    "AsyncEventPublisher",
     "AsyncPager",
     "AwardWatch",
     "BadgeflowClient",
     "BadgeflowError",
     "Cancelled",
     "DeadlineExceeded",
+    "EventPublisher",
     "FailedPrecondition",
     "FieldViolation",
     "Internal",
@@ -54,7 +59,7 @@ def test_all_matches_public_names() -> None:
 
 
 def test_every_name_in_all_exists() -> None:
-    for module in (badgeflow_client, aio, channel, cli, client, errors, events, pagers):
+    for module in (badgeflow_client, aio, channel, cli, client, errors, events, pagers, publisher):
         assert [name for name in module.__all__ if not hasattr(module, name)] == [], module.__name__
 
 
@@ -82,4 +87,13 @@ def test_the_async_client_mirrors_the_sync_client() -> None:
     )
     assert inspect.signature(badgeflow_client.AsyncBadgeflowClient.__init__) == (
         inspect.signature(badgeflow_client.BadgeflowClient.__init__)
+    )
+
+
+def test_the_async_publisher_mirrors_the_sync_publisher() -> None:
+    assert _methods(badgeflow_client.AsyncEventPublisher) == _methods(
+        badgeflow_client.EventPublisher
+    )
+    assert inspect.signature(badgeflow_client.AsyncEventPublisher.__init__).parameters.keys() == (
+        inspect.signature(badgeflow_client.EventPublisher.__init__).parameters.keys()
     )
