@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import dsl
+from bench.context import Context
 
 RULE = """
 badge "b" {
@@ -77,13 +78,13 @@ def _rate(fn: Callable[[Mapping[str, Any]], bool], rounds: int) -> float:
     return rounds * len(payloads) / (time.perf_counter() - start)
 
 
-def run(quick: bool) -> dict[str, Any]:
+def run(ctx: Context) -> dict[str, Any]:
     rule_set = dsl.compile_rules([dsl.SourceFile("b.badge", RULE)])
     compiled = rule_set.badges[0].groups[0].requirements[0].matches
     naive = lambda p: _naive(TREE, p)  # noqa: E731
     for p in PAYLOADS:
         assert compiled(p) == _hand_written(p) == naive(p)
-    rounds = 20 if quick else 200
+    rounds = 20 if ctx.quick else 200
     base = _rate(_hand_written, rounds)
     ours = _rate(compiled, rounds)
     slow = _rate(naive, rounds)
