@@ -24,6 +24,9 @@ from badgeflow_client import (
     Unavailable,
 )
 
+from server.app import App, build_server
+from server.settings import Settings
+from tests.conftest import TEST_SECRET_KEY
 from tests.service.sdk_harness import FLAVOURS
 from tests.service.test_sdk import ACCEPTED, DUPLICATE, passed
 
@@ -169,6 +172,47 @@ async def test_many_threads_publish_through_one_publisher(target: str) -> None:
     assert {r.outcome for r in results} == {ACCEPTED}
     assert publisher.published == publisher.acked == threads * each
     assert publisher.batches_sent == threads * each // 100
+
+
+async def serve(sqlite_url: str, port: int = 0) -> App:
+    settings = Settings(
+        grpc_host="127.0.0.1",
+        grpc_port=port,
+        database_url=sqlite_url,
+        shutdown_grace_seconds=1.0,
+        secret_key=TEST_SECRET_KEY,
+        http_port=0,
+    )
+    return await build_server(settings)
+
+
+async def test_the_publisher_carries_on_after_the_server_restarts(sqlite_url: str) -> None:
+    first = await serve(sqlite_url)
+    target = f"127.0.0.1:{first.port}"
+    client = BadgeflowClient(target)
+    publisher = client.publisher(batch_size=10, linger_ms=1)
+    try:
+
+        def publish(prefix: str) -> list[Any]:
+            return [publisher.publish(e) for e in learner_events(10, prefix)]
+
+        before = await asyncio.to_thread(publish, "before-")
+        await asyncio.to_thread(publisher.flush, 10)
+        await first.stop(1.0)
+        during = await asyncio.to_thread(publish, "during-")
+        with pytest.raises(TimeoutError):  # no server: the publisher keeps trying
+            await asyncio.to_thread(publisher.flush, 0.3)
+        second = await serve(sqlite_url, first.port)
+        try:
+            await asyncio.to_thread(publisher.flush, 20)
+            assert [f.result().outcome for f in before + during] == [ACCEPTED] * 20
+            assert publisher.retries >= 1
+            assert (publisher.acked, publisher.failed) == (20, 0)
+        finally:
+            await asyncio.to_thread(publisher.close)
+            await second.stop(1.0)
+    finally:
+        client.close()
 
 
 # -- a fake EventService: held acknowledgements, a dropped stream -----------------------
