@@ -332,6 +332,10 @@ def _no_room(timeout: float | None) -> TimeoutError:
     return TimeoutError(f"no room for the event within {timeout} s: the server is behind")
 
 
+def _unsettled(timeout: float | None) -> TimeoutError:
+    return TimeoutError(f"events still unacknowledged after {timeout} s")
+
+
 def _abandoned() -> Cancelled:
     return Cancelled("the publisher was closed before the event was acknowledged")
 
@@ -458,7 +462,7 @@ class EventPublisher(_PublisherBase):
             target = self._core.request_flush()
             self._changed.notify_all()
             if not self._changed.wait_for(lambda: self._core.settled >= target, timeout):
-                raise TimeoutError(f"events still unacknowledged after {timeout} s")
+                raise _unsettled(timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Stop accepting events, send what is left, wait for the acknowledgements and
@@ -619,8 +623,11 @@ class AsyncEventPublisher(_PublisherBase):
         async with self._changed:
             target = self._core.request_flush()
             self._changed.notify_all()
-            async with asyncio.timeout(timeout):
-                await self._changed.wait_for(lambda: self._core.settled >= target)
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(lambda: self._core.settled >= target)
+            except TimeoutError:
+                raise _unsettled(timeout) from None
 
     async def close(self, timeout: float | None = None) -> None:
         """Stop accepting events, send what is left, wait for the acknowledgements and

@@ -342,3 +342,39 @@ async def test_a_cancelled_async_future_does_not_stop_the_others() -> None:
         first.cancel()
         assert (await asyncio.wait_for(second, 10)).event_id == "e2"
     assert publisher.acked == 2
+
+
+def test_flush_gives_up_after_its_timeout() -> None:
+    publisher = EventPublisher(SilentCall, batch_size=10, linger_ms=60_000)
+    future = publisher.publish(event(1))
+    with pytest.raises(TimeoutError, match="events still unacknowledged after 0 s"):
+        publisher.flush(timeout=0)
+    publisher.close(timeout=0)
+    assert isinstance(future.exception(), Cancelled)
+
+
+class SilentAsyncCall:
+    """An async call that never answers, until cancelled."""
+
+    def __init__(self, requests: Any) -> None:
+        self.requests = requests
+        self.ended = asyncio.Event()
+
+    def cancel(self) -> None:
+        self.ended.set()
+
+    async def __aiter__(self) -> AsyncIterator[Response]:
+        await anext(self.requests)
+        await self.ended.wait()
+        raise Cancelled("cancelled")
+        yield  # an async generator
+
+
+async def test_async_flush_and_close_give_up_after_their_timeout() -> None:
+    publisher = AsyncEventPublisher(SilentAsyncCall, batch_size=10, linger_ms=60_000)
+    future = await publisher.publish(event(1))
+    with pytest.raises(TimeoutError, match="events still unacknowledged after 0 s"):
+        await publisher.flush(timeout=0)
+    await publisher.close(timeout=0)
+    assert isinstance(future.exception(), Cancelled)
+    assert publisher.failed == 1
