@@ -151,9 +151,10 @@ class _Batch:
 class _Batching:
     """The state both publishers share, with no I/O and no locking (the caller locks).
 
-    Events go into `_open`; a sealed batch waits in `_sealed`, then in `_in_flight` once
-    handed to a stream, until its acknowledgement. Each stream has a number: a stream
-    that is no longer the current one is told to end (`next_step` answers `_END`).
+    Events go into the open batch; a sealed batch waits in `_sealed`, then in
+    `_in_flight` once handed to a stream, until its acknowledgement. Each stream has a
+    number: a stream that is no longer the current one is told to end (`next_step`
+    answers `_END`). Futures settle in publish order, so `settled` is a count.
     """
 
     limits: _Limits
