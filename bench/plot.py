@@ -22,9 +22,9 @@ def draw(results: dict[str, dict[str, Any]], path: Path) -> str:
         from matplotlib import pyplot
     except ImportError:
         return "plot skipped: matplotlib is not installed (pip install -e '.[bench]')"
-    figure, axes = pyplot.subplots(figsize=(8, 5), dpi=120)
-    _lines(axes, by_templates)
-    _points(axes, results)
+    figure, axes = pyplot.subplots(figsize=(10, 5), dpi=120)
+    colours = _lines(axes, by_templates)
+    _points(axes, results, colours)
     sink = by_templates["null_sink"]["events_per_s"]
     axes.axhline(sink, color="grey", linestyle="--", label=f"null sink ({sink:,} ev/s)")
     axes.set(
@@ -35,27 +35,31 @@ def draw(results: dict[str, dict[str, Any]], path: Path) -> str:
         title=f"Ingest, {by_templates['batch']} events per message",
     )
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize="small")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.tight_layout()
     figure.savefig(path)
     pyplot.close(figure)
     return f"plot written to {path}"
 
 
-def _lines(axes: Any, by_templates: dict[str, Any]) -> None:
+def _lines(axes: Any, by_templates: dict[str, Any]) -> dict[str, str]:
+    """One line per workload/backend; returns each one's colour, for the (a) markers."""
+    colours = {}
     for name, series in by_templates["series"].items():
         if "runs" not in series:
             continue
         sizes = sorted(series["runs"], key=int)
-        axes.plot(
+        (line,) = axes.plot(
             [int(n) for n in sizes],
             [series["runs"][n]["events_per_s"] for n in sizes],
             marker="o",
             label=name,
         )
+        colours[name] = line.get_color()
+    return colours
 
 
-def _points(axes: Any, results: dict[str, dict[str, Any]]) -> None:
+def _points(axes: Any, results: dict[str, dict[str, Any]], colours: dict[str, str]) -> None:
     for key in ("ingest_mixed", "ingest_all_advance"):
         result = results.get(key)
         for backend, outcome in (result or {}).get("backends", {}).items():
@@ -63,6 +67,7 @@ def _points(axes: Any, results: dict[str, dict[str, Any]]) -> None:
                 axes.scatter(
                     [result["active_templates"]],
                     [outcome["badgeflow"]["events_per_s"]],
+                    color=colours.get(f"{result['workload']}/{backend}"),
                     marker="*",
                     s=120,
                     label=f"(a) {result['workload']}/{backend}, via services",
