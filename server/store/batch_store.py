@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from server.domain import AwardRecord, OutboxItem, ProgressRecord
 from server.engine.processor import BatchChanges, Key
 from server.store import awards, events, learners, outbox, progress
+from server.store._driver import Driver
+from server.store._statements import chunks
 
 __all__ = ["SqlBatchStore"]
 
@@ -24,9 +26,10 @@ class SqlBatchStore:
     def load_state(
         self, keys: Collection[Key]
     ) -> tuple[dict[Key, ProgressRecord], dict[Key, AwardRecord]]:
-        return progress.load_progress(self._session, keys), awards.latest_awards(
-            self._session, keys
-        )
+        holders = _learners_with_awards(self._session, {learner for learner, _ in keys})
+        with_awards = [key for key in keys if key[0] in holders]
+        latest = awards.latest_awards(self._session, with_awards) if with_awards else {}
+        return progress.load_progress(self._session, keys), latest
 
     def write(self, changes: BatchChanges) -> None:
         session = self._session
@@ -50,3 +53,17 @@ class SqlBatchStore:
                 for identity, action in changes.outbox
             ]
             outbox.enqueue(session, items, changes.events[0].received_at)
+
+
+def _learners_with_awards(session: Session, learner_ids: Collection[str]) -> set[str]:
+    """Which learners hold any award row: most events are about learners with none, and
+    this index-only probe spares them the latest-award query."""
+    driver = Driver(session)
+    found: set[str] = set()
+    for chunk in chunks(list(learner_ids)):
+        sql = (
+            "SELECT DISTINCT learner_id FROM awards"
+            f" WHERE learner_id IN ({driver.placeholders(len(chunk))})"
+        )
+        found.update(row[0] for row in driver.query(sql, tuple(chunk)))
+    return found

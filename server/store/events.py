@@ -6,10 +6,11 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from server.domain import EventRecord
+from server.store._driver import Driver
 from server.store._statements import chunks
 from server.store.models import Event
 
@@ -23,20 +24,39 @@ __all__ = [
 ]
 
 
+_INSERT = (
+    "INSERT INTO events (id, type, learner_id, occurred_at, received_at, payload, source)"
+    " VALUES (?, ?, ?, ?, ?, JSON(?), ?)"
+)
+
+
 def existing_event_ids(session: Session, ids: Collection[str]) -> set[str]:
-    """Which of `ids` were already accepted, so a batch can ack them as duplicates."""
+    """Which of `ids` were already accepted, so a batch can ack them as duplicates.
+    Driver-level: it runs for every batch (see `_driver`)."""
+    driver = Driver(session)
     found: set[str] = set()
-    for chunk in chunks(sorted(set(ids))):
-        found.update(session.scalars(select(Event.id).where(Event.id.in_(chunk))))
+    for chunk in chunks(list(set(ids))):
+        sql = f"SELECT id FROM events WHERE id IN ({driver.placeholders(len(chunk))})"
+        found.update(row[0] for row in driver.query(sql, tuple(chunk)))
     return found
 
 
 def insert_events(session: Session, records: Sequence[EventRecord]) -> None:
     """One executemany for the whole batch; a duplicate id raises IntegrityError."""
-    if records:
-        session.connection().execute(
-            insert(Event.__table__), [_to_row(record) for record in records]
-        )
+    driver = Driver(session)
+    driver.execute_many(_INSERT, [_to_driver_row(driver, record) for record in records])
+
+
+def _to_driver_row(driver: Driver, record: EventRecord) -> tuple[Any, ...]:
+    return (
+        record.id,
+        record.type,
+        record.learner_id,
+        driver.time(record.occurred_at),
+        driver.time(record.received_at),
+        driver.json(record.payload),
+        record.source,
+    )
 
 
 def count_events(session: Session) -> int:
@@ -57,18 +77,6 @@ def events_by_ids(session: Session, ids: Collection[str]) -> dict[str, EventReco
         stmt = select(Event).where(Event.id.in_(chunk)).execution_options(populate_existing=True)
         found.update((row.id, _to_record(row)) for row in session.scalars(stmt))
     return found
-
-
-def _to_row(record: EventRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "type": record.type,
-        "learner_id": record.learner_id,
-        "occurred_at": record.occurred_at,
-        "received_at": record.received_at,
-        "payload": record.payload,
-        "source": record.source,
-    }
 
 
 def _to_record(row: Event) -> EventRecord:

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain import LearnerRecord
-from server.store._statements import upsert_insert
+from server.store._driver import Driver
 from server.store.models import Learner
 
 __all__ = ["get_learner", "upsert_learners"]
 
 _PROFILE_FIELDS = ("email", "first_name", "last_name")
+_UPSERT = (
+    "INSERT INTO learners (id, email, first_name, last_name, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(
+        f"{name} = CASE WHEN excluded.{name} <> '' THEN excluded.{name} ELSE learners.{name} END"
+        for name in _PROFILE_FIELDS
+    )
+    + ", updated_at = excluded.updated_at WHERE "
+    + " OR ".join(
+        f"(excluded.{name} <> '' AND excluded.{name} <> learners.{name})"
+        for name in _PROFILE_FIELDS
+    )
+)
 
 
 def upsert_learners(session: Session, learners: Sequence[LearnerRecord], now: datetime) -> None:
@@ -24,10 +36,14 @@ def upsert_learners(session: Session, learners: Sequence[LearnerRecord], now: da
     Events often carry a partial profile (an id and an email, no name), so an empty
     value means "not told", never "erase". `updated_at` moves only when a value changes.
     """
-    rows = [_to_row(learner, now) for learner in _merge_by_id(learners).values()]
-    if rows:
-        # executemany of one cached statement (see progress.save_progress).
-        session.connection().execute(_upsert_statement(session), rows)
+    driver = Driver(session)
+    at = driver.time(now)
+    rows = [
+        (learner.id, learner.email, learner.first_name, learner.last_name, at, at)
+        for learner in _merge_by_id(learners).values()
+    ]
+    # Driver-level: every ingest batch runs it (see `_driver`).
+    driver.execute_many(_UPSERT, rows)
 
 
 def get_learner(session: Session, id: str) -> LearnerRecord | None:
@@ -57,29 +73,3 @@ def _overlay(old: LearnerRecord, new: LearnerRecord) -> LearnerRecord:
         first_name=new.first_name or old.first_name,
         last_name=new.last_name or old.last_name,
     )
-
-
-def _to_row(learner: LearnerRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "id": learner.id,
-        "email": learner.email,
-        "first_name": learner.first_name,
-        "last_name": learner.last_name,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _upsert_statement(session: Session) -> Any:
-    stmt = upsert_insert(session, Learner.__table__)
-    incoming = stmt.excluded
-    told = {name: incoming[name] != "" for name in _PROFILE_FIELDS}
-    changes = [
-        and_(told[name], incoming[name] != Learner.__table__.c[name]) for name in _PROFILE_FIELDS
-    ]
-    set_: dict[str, Any] = {
-        name: case((told[name], incoming[name]), else_=Learner.__table__.c[name])
-        for name in _PROFILE_FIELDS
-    }
-    set_["updated_at"] = incoming.updated_at
-    return stmt.on_conflict_do_update(index_elements=[Learner.id], set_=set_, where=or_(*changes))

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain import EvidenceItem, ProgressRecord, RequirementState
-from server.store._statements import chunks, upsert_insert
+from server.store._driver import Driver
+from server.store._statements import chunks
 from server.store.models import Progress
 
 __all__ = [
@@ -33,6 +34,17 @@ _UPDATED_COLUMNS = (
     "times_awarded",
     "updated_at",
 )
+_UPSERT = (
+    "INSERT INTO progress (learner_id, template_id, requirements, partial, fulfilled_groups,"
+    " total_groups, completed, times_awarded, updated_at)"
+    " VALUES (?, ?, JSON(?), JSON(?), ?, ?, ?, ?, ?)"
+    " ON CONFLICT (learner_id, template_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _UPDATED_COLUMNS)
+)
+_SELECT = (
+    "SELECT learner_id, template_id, requirements, partial, fulfilled_groups, total_groups,"
+    " times_awarded, updated_at FROM progress"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,34 +57,27 @@ class ProgressFilter:
 
 
 def load_progress(session: Session, keys: Collection[Key]) -> dict[Key, ProgressRecord]:
-    """Rows for the keys that have one; a batch of events costs a few statements."""
+    """Rows for the keys that have one; a batch of events costs a few statements.
+
+    Driver-level (see `_driver`), and selected by learner only: a learner has few rows,
+    while `learner IN (...) AND template IN (...)` made SQLite probe every pair."""
     wanted = set(keys)
-    template_ids = sorted({template_id for _, template_id in wanted})
+    driver = Driver(session)
     found: dict[Key, ProgressRecord] = {}
-    for learner_ids in chunks(sorted({learner_id for learner_id, _ in wanted})):
-        stmt = select(Progress).where(
-            Progress.learner_id.in_(learner_ids), Progress.template_id.in_(template_ids)
-        )
-        for row in _fetch(session, stmt):
-            if (row.learner_id, row.template_id) in wanted:
-                found[(row.learner_id, row.template_id)] = _to_record(row)
+    for learner_ids in chunks(list({learner_id for learner_id, _ in wanted})):
+        sql = f"{_SELECT} WHERE learner_id IN ({driver.placeholders(len(learner_ids))})"
+        for row in driver.query(sql, tuple(learner_ids)):
+            if (row[0], row[1]) in wanted:
+                found[(row[0], row[1])] = _from_driver_row(driver, row)
     return found
 
 
 def save_progress(session: Session, records: Sequence[ProgressRecord]) -> None:
-    """Insert or overwrite by (learner, template); the last record for a key wins."""
-    rows = list({(r.learner_id, r.template_id): _to_row(r) for r in records}.values())
-    if not rows:
-        return
-    # One statement executed with many parameter sets: compiled once and cached, where
-    # a multi-row VALUES list would be compiled anew for every batch size.
-    table = Progress.__table__
-    stmt = upsert_insert(session, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.learner_id, table.c.template_id],
-        set_={name: stmt.excluded[name] for name in _UPDATED_COLUMNS},
-    )
-    session.connection().execute(stmt, rows)
+    """Insert or overwrite by (learner, template); the last record for a key wins.
+    One driver-level executemany (see `_driver`)."""
+    driver = Driver(session)
+    rows = {(r.learner_id, r.template_id): _to_driver_row(driver, r) for r in records}
+    driver.execute_many(_UPSERT, list(rows.values()))
 
 
 def learner_progress(session: Session, learner_id: str) -> list[ProgressRecord]:
@@ -117,22 +122,35 @@ def _fetch(session: Session, stmt: Any) -> Sequence[Progress]:
     return session.scalars(stmt.execution_options(populate_existing=True)).all()
 
 
-def _to_row(record: ProgressRecord) -> dict[str, Any]:
+def _to_driver_row(driver: Driver, record: ProgressRecord) -> tuple[Any, ...]:
     if record.updated_at is None:
         raise ValueError(
             f"progress for {record.learner_id!r} on {record.template_id!r} has no updated_at"
         )
-    return {
-        "learner_id": record.learner_id,
-        "template_id": record.template_id,
-        "requirements": _requirements_to_json(record.requirements),
-        "partial": record.partial,
-        "fulfilled_groups": record.fulfilled_groups,
-        "total_groups": record.total_groups,
-        "completed": record.completed,
-        "times_awarded": record.times_awarded,
-        "updated_at": record.updated_at,
-    }
+    return (
+        record.learner_id,
+        record.template_id,
+        driver.json(_requirements_to_json(record.requirements)),
+        driver.json(record.partial),
+        record.fulfilled_groups,
+        record.total_groups,
+        record.completed,
+        record.times_awarded,
+        driver.time(record.updated_at),
+    )
+
+
+def _from_driver_row(driver: Driver, row: tuple[Any, ...]) -> ProgressRecord:
+    return ProgressRecord(
+        learner_id=row[0],
+        template_id=row[1],
+        requirements=_requirements_from_json(driver.read_json(row[2])),
+        partial=dict(driver.read_json(row[3])),
+        fulfilled_groups=row[4],
+        total_groups=row[5],
+        times_awarded=row[6],
+        updated_at=driver.read_time(row[7]),
+    )
 
 
 def _to_record(row: Progress) -> ProgressRecord:

@@ -158,3 +158,28 @@ def test_template_progress_pages_by_learner(
         seen.append([p.learner_id for p in page])
         after = page[-1].learner_id if page else after
     assert seen == pages
+
+
+@pytest.mark.parametrize(
+    "micros", [pytest.param(0, id="whole-second"), pytest.param(7, id="microseconds")]
+)
+def test_fast_path_rows_read_the_same_through_the_models(
+    session: Session, template: TemplateRecord, micros: int
+) -> None:
+    """save/load_progress go through the driver; views read through the typed models:
+    both must agree on the stored form of times (SQLite stores text)."""
+    record = progress("l1", template.id)
+    record.updated_at = NOW.replace(microsecond=micros)
+    save_progress(session, [record])
+    session.commit()
+
+    (listed,) = learner_progress(session, "l1")
+    assert listed == record == load_progress(session, [("l1", template.id)])[("l1", template.id)]
+    after = template_progress(
+        session,
+        template.id,
+        after_learner_id=None,
+        limit=5,
+        where=ProgressFilter(updated_after=NOW.replace(microsecond=micros)),
+    )
+    assert [p.learner_id for p in after] == ["l1"]
