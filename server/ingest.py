@@ -5,8 +5,11 @@ It runs each batch as one write transaction, acks only after commit, and tells
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -14,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from server.engine.broadcast import AwardBroadcaster
 from server.engine.events import EventAck, IncomingEvent, Outcome
-from server.engine.processor import BatchStore, process_batch
+from server.engine.processor import BatchOutcome, BatchStore, process_batch
 from server.engine.ruleset import ActiveRules
 from server.transactions import TransactionRunner
 
-__all__ = ["Ingestor", "RulesHolder", "utcnow"]
+__all__ = ["DEFAULT_GROUP_EVENTS", "Ingestor", "RulesHolder", "utcnow"]
 
 _log = logging.getLogger("badgeflow.ingest")
 
@@ -41,7 +44,22 @@ class RulesHolder:
         self.current = rules
 
 
+#: Most events one group commit carries; more waiting batches go in the next group.
+DEFAULT_GROUP_EVENTS = 2_000
+
+
+@dataclass(slots=True)
+class _Pending:
+    events: Sequence[IncomingEvent]
+    done: asyncio.Future[list[EventAck]]
+
+
 class Ingestor:
+    """Group commit: batches that arrive while the writer is busy (from several streams,
+    or read ahead from one) are processed one after the other in one transaction, so the
+    commit (the WAL write on SQLite) is paid once per group instead of once per batch.
+    Each batch keeps its own acks, sent only after the group committed."""
+
     def __init__(
         self,
         runner: TransactionRunner,
@@ -49,26 +67,74 @@ class Ingestor:
         rules: RulesHolder,
         broadcaster: AwardBroadcaster,
         clock: Callable[[], datetime] = utcnow,
+        max_group_events: int = DEFAULT_GROUP_EVENTS,
     ) -> None:
         self._runner = runner
         self._store_for = store_for
         self._rules = rules
         self._broadcaster = broadcaster
         self._clock = clock
+        self._max_group_events = max_group_events
+        self._queue: deque[_Pending] = deque()
+        self._drainer: asyncio.Future[None] | None = None
 
     async def ingest(self, events: Sequence[IncomingEvent]) -> list[EventAck]:
+        pending = _Pending(events, asyncio.get_running_loop().create_future())
+        self._queue.append(pending)
+        if self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._drain())
+        # Shielded: a caller that goes away must not cancel the shared future.
+        return await asyncio.shield(pending.done)
+
+    async def _drain(self) -> None:
+        """Commit the waiting batches a group at a time until none wait."""
+        try:
+            while self._queue:
+                await self._commit(self._next_group())
+        finally:
+            self._drainer = None
+
+    def _next_group(self) -> list[_Pending]:
+        group = [self._queue.popleft()]
+        size = len(group[0].events)
+        while self._queue and size + len(self._queue[0].events) <= self._max_group_events:
+            size += len(self._queue[0].events)
+            group.append(self._queue.popleft())
+        return group
+
+    async def _commit(self, group: list[_Pending]) -> None:
+        try:
+            outcomes = await self._write([p.events for p in group])
+        except Exception as error:  # noqa: BLE001 - handed to the batches' callers
+            if len(group) == 1:
+                if not group[0].done.done():
+                    group[0].done.set_exception(error)
+                return
+            # One bad batch must not fail the others: each alone decides its own fate.
+            _log.info("group commit failed; retrying its batches one by one")
+            for pending in group:
+                await self._commit([pending])
+            return
+        for pending, outcome in zip(group, outcomes, strict=True):
+            self._finish(pending, outcome)
+
+    async def _write(self, batches: list[Sequence[IncomingEvent]]) -> list[BatchOutcome]:
         rules = self._rules.current
 
-        def work(session: Session):  # noqa: ANN202 - local closure
-            return process_batch(rules, events, self._store_for(session), self._clock())
+        def work(session: Session) -> list[BatchOutcome]:
+            store = self._store_for(session)
+            now = self._clock()
+            return [process_batch(rules, events, store, now) for events in batches]
 
         try:
-            outcome = await self._runner.write(work)
+            return await self._runner.write(work)
         except IntegrityError:
             # Another writer (a second replica) committed one of these event ids between
             # our duplicate check and our insert; a second pass sees it as a duplicate.
-            _log.info("batch raced another writer; retrying", extra={"events": len(events)})
-            outcome = await self._runner.write(work)
+            _log.info("batch raced another writer; retrying", extra={"batches": len(batches)})
+            return await self._runner.write(work)
+
+    def _finish(self, pending: _Pending, outcome: BatchOutcome) -> None:
         self._broadcaster.publish(outcome.award_changes)
         for ack in outcome.acks:
             if ack.outcome is Outcome.REJECTED:
@@ -76,4 +142,5 @@ class Ingestor:
                     "event rejected",
                     extra={"event_id": ack.event_id, "reason_code": ack.reason_code},
                 )
-        return outcome.acks
+        if not pending.done.done():
+            pending.done.set_result(outcome.acks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
@@ -11,7 +12,12 @@ from server.errors import FieldViolation, InvalidArgument, grpc_errors
 from server.ingest import Ingestor
 from server.services.convert import ack_to_proto, event_from_proto
 
-__all__ = ["EventServiceServicer"]
+__all__ = ["READ_AHEAD", "EventServiceServicer"]
+
+#: Stream messages read (and queued for ingest) ahead of the oldest unacked one.
+READ_AHEAD = 4
+
+_InFlight = tuple[int, "asyncio.Future[list[event_pb2.EventResult]]"]
 
 
 class EventServiceServicer(event_service_pb2_grpc.EventServiceServicer):
@@ -48,6 +54,40 @@ class EventServiceServicer(event_service_pb2_grpc.EventServiceServicer):
         request_iterator: AsyncIterator[event_service_pb2.StreamEventsRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[event_service_pb2.StreamEventsResponse]:
-        async for request in request_iterator:
-            results = await self._process(request.events)
-            yield event_service_pb2.StreamEventsResponse(sequence=request.sequence, results=results)
+        # Messages are read ahead and handed to ingest at once, so the batches of one
+        # stream can share a group commit; acks still go out in order, each after its
+        # batch committed.
+        in_flight: asyncio.Queue[_InFlight | None] = asyncio.Queue(maxsize=READ_AHEAD)
+        reader = asyncio.ensure_future(self._read_ahead(request_iterator, in_flight))
+        try:
+            while (item := await in_flight.get()) is not None:
+                sequence, task = item
+                yield event_service_pb2.StreamEventsResponse(sequence=sequence, results=await task)
+            await reader  # a failed read ends the stream with its error
+        finally:
+            reader.cancel()
+            while not in_flight.empty():
+                _abandon(in_flight.get_nowait())
+
+    async def _read_ahead(
+        self,
+        requests: AsyncIterator[event_service_pb2.StreamEventsRequest],
+        in_flight: asyncio.Queue[_InFlight | None],
+    ) -> None:
+        try:
+            async for request in requests:
+                task = asyncio.ensure_future(self._process(request.events))
+                await in_flight.put((request.sequence, task))
+        finally:
+            # The sentinel follows the last batch, even when reading failed; a cancelled
+            # reader's stream is already over.
+            task = asyncio.current_task()
+            if task is None or not task.cancelling():
+                await in_flight.put(None)
+
+
+def _abandon(item: _InFlight | None) -> None:
+    """A batch whose ack will never be sent (the stream ended): its work goes on, and its
+    outcome is read so that an error is not reported as never retrieved."""
+    if item is not None:
+        item[1].add_done_callback(lambda task: task.cancelled() or task.exception())
