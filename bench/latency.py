@@ -29,26 +29,26 @@ LINGER_MS = 5.0
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    seconds = 0.5 if ctx.quick else 10
-    events = WORKLOADS["mixed"](WARM_UP + int(RATE * seconds), TEMPLATES)
+    seconds, warm_up = (0.3, RATE // 10) if ctx.quick else (10, WARM_UP)
+    events = WORKLOADS["mixed"](warm_up + int(RATE * seconds), TEMPLATES)
     progress(f"null sink at {RATE:,} events/s")
-    sink = null_sink.measure(events, BATCH, RATE, WARM_UP, sender=publish_events)
+    sink = null_sink.measure(events, BATCH, RATE, warm_up, sender=publish_events)
     return {
         "name": "latency",
         "offered_events_per_s": RATE,
-        "events": len(events) - WARM_UP,
-        "warm_up_events": WARM_UP,
+        "events": len(events) - warm_up,
+        "warm_up_events": warm_up,
         "sender": SENDER,
         "active_templates": TEMPLATES,
         "null_sink": sink,
-        "backends": {b: _on_backend(ctx, b, events) for b in BACKENDS},
+        "backends": {b: _on_backend(ctx, b, events, warm_up) for b in BACKENDS},
     }
 
 
-def _on_backend(ctx: Context, backend: str, events: list[Any]) -> dict[str, Any]:
+def _on_backend(ctx: Context, backend: str, events: list[Any], warm_up: int) -> dict[str, Any]:
     if (reason := ctx.unavailable(backend)) is not None:
         return {"skipped": reason}
     with ctx.prepared_copy(backend, TEMPLATES, "latency", services=False) as (url, _):
         with running_server(url) as server:
             progress(f"{backend} at {RATE:,} events/s")
-            return {"badgeflow": publish_events(server.target, events, BATCH, RATE, WARM_UP)}
+            return {"badgeflow": publish_events(server.target, events, BATCH, RATE, warm_up)}

@@ -56,6 +56,8 @@ def _series(
 ) -> dict[str, Any]:
     if (reason := ctx.unavailable(backend)) is not None:
         return {"skipped": reason}
+    if ctx.quick and workload != "all-advance":
+        return {"skipped": "not run by --quick (one workload is enough for the smoke test)"}
     runs = {str(n): _measure(ctx, workload, backend, count, n) for n in sizes}
     base = runs[str(sizes[0])]["events_per_s"]
     return {
