@@ -39,9 +39,13 @@ class Driver:
             return text.replace("JSON(?)", "CAST(%s AS jsonb)").replace("?", "%s")
         return text.replace("JSON(?)", "?")
 
-    @staticmethod
-    def placeholders(count: int) -> str:
-        return ", ".join(["?"] * count)
+    def is_in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        """`column IN (values)` and its parameters. On PostgreSQL one array parameter
+        (`= ANY`): the statement text stays the same whatever the count, so psycopg
+        prepares it once, and the planner sees one value list, not 100 parameters."""
+        if self.postgres:
+            return f"{column} = ANY(?)", (list(values),)
+        return f"{column} IN ({', '.join(['?'] * len(values))})", tuple(values)
 
     def time(self, value: datetime | None) -> Any:
         """A UTC instant as the driver stores it; naive values are refused, as the models do."""

@@ -61,9 +61,7 @@ def _learners_with_awards(session: Session, learner_ids: Collection[str]) -> set
     driver = Driver(session)
     found: set[str] = set()
     for chunk in chunks(list(learner_ids)):
-        sql = (
-            "SELECT DISTINCT learner_id FROM awards"
-            f" WHERE learner_id IN ({driver.placeholders(len(chunk))})"
-        )
-        found.update(row[0] for row in driver.query(sql, tuple(chunk)))
+        where, params = driver.is_in("learner_id", chunk)
+        sql = f"SELECT DISTINCT learner_id FROM awards WHERE {where}"
+        found.update(row[0] for row in driver.query(sql, params))
     return found

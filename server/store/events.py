@@ -36,27 +36,35 @@ def existing_event_ids(session: Session, ids: Collection[str]) -> set[str]:
     driver = Driver(session)
     found: set[str] = set()
     for chunk in chunks(list(set(ids))):
-        sql = f"SELECT id FROM events WHERE id IN ({driver.placeholders(len(chunk))})"
-        found.update(row[0] for row in driver.query(sql, tuple(chunk)))
+        where, params = driver.is_in("id", chunk)
+        found.update(row[0] for row in driver.query(f"SELECT id FROM events WHERE {where}", params))
     return found
 
 
 def insert_events(session: Session, records: Sequence[EventRecord]) -> None:
     """One executemany for the whole batch; a duplicate id raises IntegrityError."""
     driver = Driver(session)
-    driver.execute_many(_INSERT, [_to_driver_row(driver, record) for record in records])
+    times: dict[datetime, Any] = {}  # a batch shares its received_at, often occurred_at
 
+    def time(value: datetime) -> Any:
+        stored = times.get(value)
+        if stored is None:
+            stored = times[value] = driver.time(value)
+        return stored
 
-def _to_driver_row(driver: Driver, record: EventRecord) -> tuple[Any, ...]:
-    return (
-        record.id,
-        record.type,
-        record.learner_id,
-        driver.time(record.occurred_at),
-        driver.time(record.received_at),
-        driver.json(record.payload),
-        record.source,
-    )
+    rows = [
+        (
+            r.id,
+            r.type,
+            r.learner_id,
+            time(r.occurred_at),
+            time(r.received_at),
+            driver.json(r.payload),
+            r.source,
+        )
+        for r in records
+    ]
+    driver.execute_many(_INSERT, rows)
 
 
 def count_events(session: Session) -> int:

@@ -65,8 +65,8 @@ def load_progress(session: Session, keys: Collection[Key]) -> dict[Key, Progress
     driver = Driver(session)
     found: dict[Key, ProgressRecord] = {}
     for learner_ids in chunks(list({learner_id for learner_id, _ in wanted})):
-        sql = f"{_SELECT} WHERE learner_id IN ({driver.placeholders(len(learner_ids))})"
-        for row in driver.query(sql, tuple(learner_ids)):
+        where, params = driver.is_in("learner_id", learner_ids)
+        for row in driver.query(f"{_SELECT} WHERE {where}", params):
             if (row[0], row[1]) in wanted:
                 found[(row[0], row[1])] = _from_driver_row(driver, row)
     return found

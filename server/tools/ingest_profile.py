@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import json
 import pstats
@@ -28,13 +29,15 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from badgeflow.v1 import event_pb2, event_service_pb2
 from google.protobuf import struct_pb2
+from sqlalchemy import create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.engine.broadcast import AwardBroadcaster
@@ -167,8 +170,23 @@ class _ProfiledRunner(TransactionRunner):
             self.profiler.disable()
 
 
-def _measure(options: argparse.Namespace, db: Path) -> dict[str, Any]:
-    engine = create_engine_for(f"sqlite:///{db}")
+@contextlib.contextmanager
+def _postgres_database(server_url: str) -> Iterator[str]:
+    """A fresh, uniquely named database on the server, dropped afterwards."""
+    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
+    name = f"badgeflow_profile_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def _measure(options: argparse.Namespace, url: str) -> dict[str, Any]:
+    engine = create_engine_for(url)
     migrate(engine)
     sessions = make_session_factory(engine)
     _prepare(sessions, options.templates)
@@ -221,10 +239,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a PostgreSQL server to use instead of SQLite"
+    )
     options = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        result = _measure(options, Path(tmp) / "ingest.db")
-        result["raw_upserts_per_s"] = round(_raw_upserts_per_s(Path(tmp) / "raw.db"))
+    if options.postgres:
+        with _postgres_database(options.postgres) as url:
+            result = _measure(options, url)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = _measure(options, f"sqlite:///{Path(tmp) / 'ingest.db'}")
+            result["raw_upserts_per_s"] = round(_raw_upserts_per_s(Path(tmp) / "raw.db"))
     print(json.dumps(result))
     return 0
 
