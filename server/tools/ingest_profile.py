@@ -37,7 +37,7 @@ from typing import Any
 
 from badgeflow.v1 import event_pb2, event_service_pb2
 from google.protobuf import struct_pb2
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.engine.broadcast import AwardBroadcaster
@@ -59,6 +59,7 @@ DEFAULT_EVENTS = 40_000
 DEFAULT_BATCH = 100
 RAW_ROWS = 20_000
 RAW_CHUNK = 500
+_SEQUENTIAL = False  # --sequential: one batch at a time, for a profile without GIL overlap
 
 
 def _rules(count: int) -> str:
@@ -124,6 +125,11 @@ async def _run(
 ) -> int:
     """One stream, as the SDK sends it (the context is only used on errors)."""
     accepted = 0
+    if _SEQUENTIAL:
+        for start in range(0, len(events), batch):
+            results = await servicer._process(events[start : start + batch])
+            accepted += sum(r.outcome == event_pb2.EVENT_OUTCOME_ACCEPTED for r in results)
+        return accepted
     replies = servicer.StreamEvents(_requests(events, batch), None)  # type: ignore[arg-type]
     async for reply in replies:
         accepted += sum(1 for r in reply.results if r.outcome == event_pb2.EVENT_OUTCOME_ACCEPTED)
@@ -187,6 +193,9 @@ def _postgres_database(server_url: str) -> Iterator[str]:
 
 def _measure(options: argparse.Namespace, url: str) -> dict[str, Any]:
     engine = create_engine_for(url)
+    for pragma in options.pragma:
+        # Runs after the server's own connection settings, so it can override them.
+        event.listen(engine, "connect", lambda conn, _r, p=pragma: conn.execute(f"PRAGMA {p}"))
     migrate(engine)
     sessions = make_session_factory(engine)
     _prepare(sessions, options.templates)
@@ -242,7 +251,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--postgres", metavar="URL", help="a PostgreSQL server to use instead of SQLite"
     )
+    parser.add_argument(
+        "--pragma",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra SQLite pragma per connection, to try settings (repeatable)",
+    )
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="one batch at a time (no read-ahead, no overlap): cleaner per-function times",
+    )
     options = parser.parse_args(argv)
+    global _SEQUENTIAL  # noqa: PLW0603 - a command-line switch of this tool
+    _SEQUENTIAL = options.sequential
     if options.postgres:
         with _postgres_database(options.postgres) as url:
             result = _measure(options, url)
