@@ -11,8 +11,9 @@ part of the end-to-end path this process owns; the transport is measured by `ben
 
 Workloads, as issue 6 names them: *mixed* is 80% events no requirement matches (half
 quiz grades, an event type no rule names, half passes of courses no badge names) and 20%
-passes of a badge's course; *advance* is every event a pass of a badge's course. A raw
-store baseline (progress-like upserts, 500 rows per transaction) is measured on the same
+passes of a badge's course; *advance* is every event a pass of a badge's course;
+*pairs* is all-advance as bench builds it (half the events earn a badge). A raw store
+baseline (progress-like upserts, 500 rows per transaction) is measured on the same
 file for the all-advance ratio.
 """
 
@@ -94,7 +95,23 @@ def _passed(course: str) -> dict[str, Any]:
     return {"is_passing": True, "course": {"course_key": course}}
 
 
+def _pairs(count: int, templates: int, learners: int) -> list[event_pb2.Event]:
+    """All-advance as bench builds it: (learner, badge) pairs pass course a, then 500
+    pairs later course b, which earns the badge; half the events award."""
+    chooser = random.Random(7)
+    events: list[event_pb2.Event] = []
+    while len(events) < count:
+        pairs = [(chooser.randrange(learners), chooser.randrange(templates)) for _ in range(500)]
+        for part in (0, 1):
+            for learner, badge in pairs:
+                course = f"C{2 * badge + part}"
+                events.append(_event(len(events), learner, PASSED, _passed(course)))
+    return events[:count]
+
+
 def _events(workload: str, count: int, templates: int, learners: int) -> list[event_pb2.Event]:
+    if workload == "pairs":
+        return _pairs(count, templates, learners)
     chooser = random.Random(7)
     events = []
     for i in range(count):
@@ -242,7 +259,7 @@ def _print_profile(stats: pstats.Stats, top: int, events: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workload", choices=("mixed", "advance"), default="mixed")
+    parser.add_argument("--workload", choices=("mixed", "advance", "pairs"), default="mixed")
     parser.add_argument("--templates", type=int, default=DEFAULT_TEMPLATES)
     parser.add_argument("--learners", type=int, default=DEFAULT_LEARNERS)
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
