@@ -15,7 +15,7 @@ from server.services.convert import ack_to_proto, event_from_proto
 __all__ = ["READ_AHEAD", "EventServiceServicer"]
 
 #: Stream messages read (and queued for ingest) ahead of the oldest unacked one.
-READ_AHEAD = 4
+READ_AHEAD = 16
 
 _InFlight = tuple[int, "asyncio.Future[list[event_pb2.EventResult]]"]
 
