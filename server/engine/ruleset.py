@@ -52,21 +52,78 @@ class _TypeIndex:
 
     __slots__ = ("always", "by_path")
 
-    def __init__(self, listeners: Sequence[Listener]) -> None:
+    def __init__(self, listeners: Sequence[Listener], selectivity: Mapping[Path, int]) -> None:
         self.always: list[Listener] = []
         self.by_path: dict[Path, dict[tuple[str, Any], list[Listener]]] = {}
-        selectivity = _distinct_constants(listeners)
         for listener in listeners:
-            usable = [
-                (path, key)
-                for path, value in listener.trigger.equalities
-                if (key := index_key(value)) is not None
-            ]
-            if not usable:
-                self.always.append(listener)
-                continue
-            path, key = max(usable, key=lambda pk: selectivity[pk[0]])
-            self.by_path.setdefault(path, {}).setdefault(key, []).append(listener)
+            self._place(listener, selectivity)
+
+    @staticmethod
+    def _slot(listener: Listener, selectivity: Mapping[Path, int]) -> tuple[Path, Any] | None:
+        """Where the listener is filed: its most selective equality (any of its equalities
+        would be correct, an event must carry every one to match); None for `always`."""
+        usable = [
+            (path, key)
+            for path, value in listener.trigger.equalities
+            if (key := index_key(value)) is not None
+        ]
+        if not usable:
+            return None
+        return max(usable, key=lambda pk: selectivity.get(pk[0], 0))
+
+    def _place(self, listener: Listener, selectivity: Mapping[Path, int]) -> list[Listener]:
+        """File the listener; returns the list it joined."""
+        slot = self._slot(listener, selectivity)
+        if slot is None:
+            self.always.append(listener)
+            return self.always
+        path, key = slot
+        joined = self.by_path.setdefault(path, {}).setdefault(key, [])
+        joined.append(listener)
+        return joined
+
+    def changed(
+        self,
+        removed: Sequence[Listener],
+        added: Sequence[Listener],
+        selectivity: Mapping[Path, int],
+    ) -> _TypeIndex | None:
+        """A copy without `removed` and with `added`, or None when nothing is left. Only
+        the lists the change touches are copied (the old index is in use by other
+        batches and must not change), so switching one template on or off costs about
+        its own listeners, not every active template's (a full rebuild took ~0.5 s at
+        10,000 templates)."""
+        copy = _TypeIndex.__new__(_TypeIndex)
+        copy.always = list(self.always)
+        copy.by_path = dict(self.by_path)
+        copied: set[Path] = set()
+        touched: list[list[Listener]] = []
+        for listener in [*removed, *added]:
+            slot = self._slot(listener, selectivity)
+            if slot is not None and slot[0] not in copied:
+                copy.by_path[slot[0]] = dict(copy.by_path.get(slot[0], {}))
+                copied.add(slot[0])
+            if slot is not None:
+                table = copy.by_path[slot[0]]
+                table[slot[1]] = [*table.get(slot[1], ())]
+        gone = {id(x) for x in removed}
+        copy.always = [x for x in copy.always if id(x) not in gone]
+        for path in copied:
+            table = copy.by_path[path]
+            for key, listeners in list(table.items()):
+                if any(id(x) in gone for x in listeners):
+                    table[key] = [x for x in listeners if id(x) not in gone]
+        for listener in added:
+            touched.append(copy._place(listener, selectivity))
+        for listeners in touched:  # copies made above: sorting them touches nothing shared
+            listeners.sort(key=lambda x: x.order)
+        for path in copied:
+            table = copy.by_path[path]
+            for key in [k for k, ls in table.items() if not ls]:
+                del table[key]
+            if not table:
+                del copy.by_path[path]
+        return copy if copy.always or copy.by_path else None
 
     def candidates(self, payload: Mapping[str, Any]) -> list[Listener]:
         found = list(self.always)
@@ -96,6 +153,8 @@ def _distinct_constants(listeners: Sequence[Listener]) -> Counter[Path]:
 
 
 def _listeners(badges: Iterable[CompiledBadge]) -> Iterable[tuple[str, Listener]]:
+    """Every trigger of the badges, numbered in rule-file order over the whole rule set
+    (active or not), so a listener keeps its number whatever else is active."""
     order = 0
     for badge in badges:
         for group in badge.groups:
@@ -108,24 +167,77 @@ def _listeners(badges: Iterable[CompiledBadge]) -> Iterable[tuple[str, Listener]
             order += 1
 
 
+def _by_template(rule_set: RuleSet) -> dict[str, list[tuple[str, Listener]]]:
+    """Each template's listeners, by the rule set's own numbering; worked out once per
+    rule set and shared by every `with_active` copy (they do not depend on which
+    templates are active)."""
+    found: dict[str, list[tuple[str, Listener]]] = {}
+    for event_type, listener in _listeners(rule_set.badges):
+        found.setdefault(listener.badge.template_id, []).append((event_type, listener))
+    return found
+
+
+def _by_type_of(
+    by_template: Mapping[str, list[tuple[str, Listener]]], templates: Iterable[str]
+) -> dict[str, list[Listener]]:
+    grouped: dict[str, list[Listener]] = {}
+    for template_id in templates:
+        for event_type, listener in by_template[template_id]:
+            grouped.setdefault(event_type, []).append(listener)
+    return grouped
+
+
+def _selectivity(
+    by_template: Mapping[str, list[tuple[str, Listener]]],
+) -> dict[str, Counter[Path]]:
+    """Per event type, how well each path splits the listeners, over the whole rule set:
+    the same whatever is active, so an index changed template by template files every
+    listener where a full rebuild would."""
+    grouped: dict[str, list[Listener]] = {}
+    for listeners in by_template.values():
+        for event_type, listener in listeners:
+            grouped.setdefault(event_type, []).append(listener)
+    return {t: _distinct_constants(ls) for t, ls in grouped.items()}
+
+
 class ActiveRules:
     """What the engine evaluates: only badges whose template is active are indexed."""
 
-    __slots__ = ("version", "rule_set", "active_templates", "_by_type", "_dependents")
+    __slots__ = (
+        "version",
+        "rule_set",
+        "active_templates",
+        "_by_type",
+        "_dependents",
+        "_all",
+        "_selectivity",
+    )
 
     def __init__(self, version: int, rule_set: RuleSet, active_templates: Iterable[str]) -> None:
         self.version = version
         self.rule_set = rule_set
         self.active_templates = frozenset(active_templates)
-        active = [b for b in rule_set.badges if b.template_id in self.active_templates]
+        self._all = _by_template(rule_set)
+        self._selectivity = _selectivity(self._all)
         grouped: dict[str, list[Listener]] = {}
-        for event_type, listener in _listeners(active):
-            grouped.setdefault(event_type, []).append(listener)
-        self._by_type = {t: _TypeIndex(ls) for t, ls in grouped.items()}
-        self._dependents: dict[str, tuple[CompiledBadge, ...]] = {}
-        for badge in active:
-            for slug in badge.depends_on:
-                self._dependents[slug] = (*self._dependents.get(slug, ()), badge)
+        for template_id in self._active_in_rules():
+            for event_type, listener in self._all[template_id]:
+                grouped.setdefault(event_type, []).append(listener)
+        for listeners in grouped.values():
+            listeners.sort(key=lambda x: x.order)
+        self._by_type = {t: _TypeIndex(ls, self._selectivity[t]) for t, ls in grouped.items()}
+        self._dependents = self._find_dependents()
+
+    def _active_in_rules(self) -> list[str]:
+        return [t for t in self._all if t in self.active_templates]
+
+    def _find_dependents(self) -> dict[str, tuple[CompiledBadge, ...]]:
+        dependents: dict[str, tuple[CompiledBadge, ...]] = {}
+        for badge in self.rule_set.badges:
+            if badge.template_id in self.active_templates:
+                for slug in badge.depends_on:
+                    dependents[slug] = (*dependents.get(slug, ()), badge)
+        return dependents
 
     @classmethod
     def empty(cls) -> ActiveRules:
@@ -145,7 +257,37 @@ class ActiveRules:
         return self._dependents.get(slug, ())
 
     def with_active(self, active_templates: Iterable[str]) -> ActiveRules:
-        return ActiveRules(self.version, self.rule_set, active_templates)
+        """The same rules with another set of active templates, changing only the index
+        entries of the templates switched on or off."""
+        wanted = frozenset(active_templates)
+        removed = frozenset(t for t in self.active_templates - wanted if t in self._all)
+        added = [t for t in wanted - self.active_templates if t in self._all]
+        copy = ActiveRules.__new__(ActiveRules)
+        copy.version, copy.rule_set, copy.active_templates = self.version, self.rule_set, wanted
+        copy._all, copy._selectivity = self._all, self._selectivity
+        copy._by_type = self._changed_index(removed, added)
+        copy._dependents = copy._find_dependents()
+        return copy
+
+    def _changed_index(
+        self, removed: frozenset[str], added: Sequence[str]
+    ) -> dict[str, _TypeIndex]:
+        if not removed and not added:
+            return self._by_type
+        leaving = _by_type_of(self._all, removed)
+        arriving = _by_type_of(self._all, added)
+        by_type = dict(self._by_type)
+        for event_type in set(leaving) | set(arriving):
+            selectivity = self._selectivity[event_type]
+            current = by_type.get(event_type) or _TypeIndex((), selectivity)
+            changed = current.changed(
+                leaving.get(event_type, ()), arriving.get(event_type, ()), selectivity
+            )
+            if changed is None:
+                by_type.pop(event_type, None)
+            else:
+                by_type[event_type] = changed
+        return by_type
 
     def with_rules(self, version: int, rule_set: RuleSet) -> ActiveRules:
         return ActiveRules(version, rule_set, self.active_templates)
