@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -173,6 +174,10 @@ async def build_server(settings: Settings) -> App:
 async def run(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then shut down gracefully."""
     app = await build_server(settings)
+    # The compiled rules and their index (tens of thousands of long-lived objects with
+    # 10,000 templates) never become garbage until rules change: leaving them out of the
+    # collector's scans took ~15% of ingest time in the profile (server/tools/ingest_profile).
+    gc.freeze()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
