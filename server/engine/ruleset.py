@@ -71,16 +71,12 @@ class _TypeIndex:
             return None
         return max(usable, key=lambda pk: selectivity.get(pk[0], 0))
 
-    def _place(self, listener: Listener, selectivity: Mapping[Path, int]) -> list[Listener]:
-        """File the listener; returns the list it joined."""
+    def _place(self, listener: Listener, selectivity: Mapping[Path, int]) -> None:
         slot = self._slot(listener, selectivity)
         if slot is None:
             self.always.append(listener)
-            return self.always
-        path, key = slot
-        joined = self.by_path.setdefault(path, {}).setdefault(key, [])
-        joined.append(listener)
-        return joined
+        else:
+            self.by_path.setdefault(slot[0], {}).setdefault(slot[1], []).append(listener)
 
     def changed(
         self,
@@ -96,34 +92,42 @@ class _TypeIndex:
         copy = _TypeIndex.__new__(_TypeIndex)
         copy.always = list(self.always)
         copy.by_path = dict(self.by_path)
-        copied: set[Path] = set()
-        touched: list[list[Listener]] = []
-        for listener in [*removed, *added]:
-            slot = self._slot(listener, selectivity)
-            if slot is not None and slot[0] not in copied:
-                copy.by_path[slot[0]] = dict(copy.by_path.get(slot[0], {}))
-                copied.add(slot[0])
-            if slot is not None:
-                table = copy.by_path[slot[0]]
-                table[slot[1]] = [*table.get(slot[1], ())]
         gone = {id(x) for x in removed}
-        copy.always = [x for x in copy.always if id(x) not in gone]
-        for path in copied:
-            table = copy.by_path[path]
-            for key, listeners in list(table.items()):
-                if any(id(x) in gone for x in listeners):
-                    table[key] = [x for x in listeners if id(x) not in gone]
+        slots: set[tuple[Path, Any]] = set()
+        for listener in removed:
+            slot = self._slot(listener, selectivity)
+            if slot is None:
+                copy.always = [x for x in copy.always if id(x) not in gone]
+            else:
+                slots.add(slot)
+        copied: set[Path] = set()
+        for path, key in slots:
+            table = copy._own_table(path, copied)
+            kept = [x for x in table.get(key, ()) if id(x) not in gone]
+            if kept:
+                table[key] = kept
+            else:
+                table.pop(key, None)
         for listener in added:
-            touched.append(copy._place(listener, selectivity))
-        for listeners in touched:  # copies made above: sorting them touches nothing shared
-            listeners.sort(key=lambda x: x.order)
+            slot = self._slot(listener, selectivity)
+            if slot is None:
+                copy.always.append(listener)  # `always` is a copy already
+                copy.always.sort(key=lambda x: x.order)
+                continue
+            table = copy._own_table(slot[0], copied)
+            table[slot[1]] = sorted([*table.get(slot[1], ()), listener], key=lambda x: x.order)
         for path in copied:
-            table = copy.by_path[path]
-            for key in [k for k, ls in table.items() if not ls]:
-                del table[key]
-            if not table:
+            if not copy.by_path[path]:
                 del copy.by_path[path]
         return copy if copy.always or copy.by_path else None
+
+    def _own_table(self, path: Path, copied: set[Path]) -> dict[tuple[str, Any], list[Listener]]:
+        """This copy's own table for `path` (copied once; the lists in it are replaced,
+        never changed in place, as the index it came from shares them)."""
+        if path not in copied:
+            self.by_path[path] = dict(self.by_path.get(path, {}))
+            copied.add(path)
+        return self.by_path[path]
 
     def candidates(self, payload: Mapping[str, Any]) -> list[Listener]:
         found = list(self.always)
@@ -211,6 +215,7 @@ class ActiveRules:
         "_dependents",
         "_all",
         "_selectivity",
+        "_depending",
     )
 
     def __init__(self, version: int, rule_set: RuleSet, active_templates: Iterable[str]) -> None:
@@ -219,6 +224,9 @@ class ActiveRules:
         self.active_templates = frozenset(active_templates)
         self._all = _by_template(rule_set)
         self._selectivity = _selectivity(self._all)
+        # Badges with `has badge` requirements and what they name (`depends_on` walks
+        # every requirement: too slow to ask of 10,000 badges at each activation).
+        self._depending = tuple((b, b.depends_on) for b in rule_set.badges if b.depends_on)
         grouped: dict[str, list[Listener]] = {}
         for template_id in self._active_in_rules():
             for event_type, listener in self._all[template_id]:
@@ -233,9 +241,9 @@ class ActiveRules:
 
     def _find_dependents(self) -> dict[str, tuple[CompiledBadge, ...]]:
         dependents: dict[str, tuple[CompiledBadge, ...]] = {}
-        for badge in self.rule_set.badges:
+        for badge, depends_on in self._depending:
             if badge.template_id in self.active_templates:
-                for slug in badge.depends_on:
+                for slug in depends_on:
                     dependents[slug] = (*dependents.get(slug, ()), badge)
         return dependents
 
@@ -264,7 +272,11 @@ class ActiveRules:
         added = [t for t in wanted - self.active_templates if t in self._all]
         copy = ActiveRules.__new__(ActiveRules)
         copy.version, copy.rule_set, copy.active_templates = self.version, self.rule_set, wanted
-        copy._all, copy._selectivity = self._all, self._selectivity
+        copy._all, copy._selectivity, copy._depending = (
+            self._all,
+            self._selectivity,
+            self._depending,
+        )
         copy._by_type = self._changed_index(removed, added)
         copy._dependents = copy._find_dependents()
         return copy
