@@ -179,8 +179,7 @@ def _setup_note(backend: str, setup: dict[str, Any]) -> str:
         f"Setup on {backend}: ApplyRules took {setup['apply_rules_s']} s and the server started "
         f"in {setup['server_start_s']} s; one ActivateTemplate took "
         f"{setup['activate_template_ms_at_full_size']} ms with the others active, so activating "
-        f"them one by one would take about {setup['activate_all_one_by_one_estimated_s']:,.0f} s "
-        "(each activation re-indexes every active template)."
+        f"them one by one would take about {setup['activate_all_one_by_one_estimated_s']:,.0f} s."
     )
 
 
