@@ -35,15 +35,14 @@ from server.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    template_not_found,
 )
 from server.ingest import RulesHolder, utcnow
 from server.providers.base import ProviderBadgeState
+from server.rules_admin import bound_badge
 from server.store import awards as awards_repo
 from server.store import learners as learners_repo
 from server.store import outbox as outbox_repo
 from server.store import progress as progress_repo
-from server.store import templates as templates_repo
 from server.transactions import TransactionRunner
 
 __all__ = ["AwardAdmin", "Grant"]
@@ -146,20 +145,6 @@ def _check_grant(grant: Grant) -> Grant:
     return replace(grant, reason=reason, profile=profile)
 
 
-def _bound_badge(session: Session, rules: ActiveRules, template_id: str) -> CompiledBadge:
-    if templates_repo.get_template(session, template_id) is None:
-        raise template_not_found(template_id)
-    badge = rules.badge(template_id)
-    if badge is None:
-        raise FailedPrecondition(
-            "TEMPLATE_NOT_BOUND",
-            f"no badge block of the rules in force is bound to template {template_id!r}: "
-            "apply rules that name it before granting it",
-            metadata={"subject": template_id, "template_id": template_id},
-        )
-    return badge
-
-
 def _ensure_learner(session: Session, grant: Grant, provider: str, now: datetime) -> None:
     """Record the profile given with the grant. The provider needs an email (and Credly a
     first and a last name), so a learner badgeflow never saw, or saw without them, must
@@ -225,8 +210,10 @@ def _grant_evidence(
 
 
 def _grant(session: Session, rules: ActiveRules, grant: Grant, now: datetime) -> AwardChange:
-    badge = _bound_badge(session, rules, grant.template_id)
-    _ensure_learner(session, grant, grant.template_id.split(":", 1)[0], now)
+    badge = bound_badge(
+        session, rules, grant.template_id, "apply rules that name it before granting it"
+    )
+    _ensure_learner(session, grant, badge.provider, now)
     key = (grant.learner_id, grant.template_id)
     latest = awards_repo.latest_awards(session, [key]).get(key)
     _refuse_if_held(latest, grant)

@@ -49,13 +49,12 @@ from server.domain import (
     OutboxAction,
     OutboxItem,
     ProgressRecord,
-    RevokedBy,
 )
 from server.engine.awarding import AwardChange, next_award
 from server.engine.broadcast import AwardBroadcaster
 from server.engine.processor import BatchChanges, Key, process_batch
 from server.engine.ruleset import ActiveRules
-from server.errors import FailedPrecondition, template_not_found
+from server.errors import FailedPrecondition
 from server.ingest import RulesHolder, utcnow
 from server.planning import (
     MAX_LISTED_LEARNERS,
@@ -64,11 +63,11 @@ from server.planning import (
     to_incoming,
     with_dependencies,
 )
+from server.rules_admin import bound_badge
 from server.store import awards as awards_repo
 from server.store import backfill as log_repo
 from server.store import outbox as outbox_repo
 from server.store import progress as progress_repo
-from server.store import templates as templates_repo
 from server.transactions import TransactionRunner
 
 __all__ = [
@@ -154,32 +153,16 @@ class _ChunkOutcome:
 # -- choosing ------------------------------------------------------------------
 
 
-def _revoked_by_admin(award: AwardRecord | None) -> bool:
-    return (
-        award is not None
-        and award.state is AwardState.REVOKED
-        and award.revoked_by is RevokedBy.ADMIN
-    )
-
-
 def _named_badge(session: Session, rules: ActiveRules, template_id: str) -> CompiledBadge:
-    if templates_repo.get_template(session, template_id) is None:
-        raise template_not_found(template_id)
-    badge = rules.badge(template_id)
-    metadata = {"subject": template_id, "template_id": template_id}
-    if badge is None:
-        raise FailedPrecondition(
-            "TEMPLATE_NOT_BOUND",
-            f"no badge block of the rules in force is bound to template {template_id!r}: "
-            "apply rules that name it, activate it, then backfill",
-            metadata=metadata,
-        )
+    badge = bound_badge(
+        session, rules, template_id, "apply rules that name it, activate it, then backfill"
+    )
     if template_id not in rules.active_templates:
         raise FailedPrecondition(
             "TEMPLATE_INACTIVE",
             f"template {template_id!r} is inactive: activate it first (only active "
             "templates are earned, live or by a backfill)",
-            metadata=metadata,
+            metadata={"subject": template_id, "template_id": template_id},
         )
     return badge
 
@@ -264,7 +247,7 @@ def _replay(
         [
             award
             for (_, template_id), award in stored.items()
-            if template_id not in job.chosen or _revoked_by_admin(award)
+            if template_id not in job.chosen or award.revoked_by_admin
         ]
     )
     if events:
@@ -320,7 +303,7 @@ def _decide(
     earned = replayed if replayed is not None and replayed.state is AwardState.AWARDED else None
     if stored is not None and stored.state is AwardState.AWARDED:
         return _Decision(key, _Verdict.HELD if earned else _Verdict.NONE)
-    if _revoked_by_admin(stored):
+    if stored is not None and stored.revoked_by_admin:
         completed = replayed_progress is not None and replayed_progress.completed
         return _Decision(key, _Verdict.REVOKED_BY_ADMIN if completed else _Verdict.NONE)
     change = _backfill_award(badge, stored, earned, now) if earned else None

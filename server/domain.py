@@ -136,6 +136,11 @@ class AwardRecord:
     grant_reason: str = ""
     id: int | None = None
 
+    @property
+    def revoked_by_admin(self) -> bool:
+        """Taken back by an admin: processing and backfills never award it again."""
+        return self.state is AwardState.REVOKED and self.revoked_by is RevokedBy.ADMIN
+
 
 class OutboxAction(enum.StrEnum):
     ISSUE = "issue"

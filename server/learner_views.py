@@ -20,7 +20,6 @@ from server.domain import (
     OutboxState,
     ProgressRecord,
     ProviderBadgeRecord,
-    RevokedBy,
     TemplateRecord,
 )
 from server.engine.progress import describe_partial, group_statuses, percent
@@ -138,7 +137,7 @@ def _held_and_barred(awards: Sequence[AwardRecord]) -> tuple[set[str], set[str]]
     latest award is revoked by an admin: processing never awards those again)."""
     latest = {a.template_id: a for a in awards}  # awards come in sequence order
     held = {a.template_id for a in awards if a.state is AwardState.AWARDED}
-    barred = {t for t, a in latest.items() if a.revoked_by is RevokedBy.ADMIN}
+    barred = {t for t, a in latest.items() if a.revoked_by_admin}
     return held, barred
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "AppliedRules",
     "RuleAdmin",
     "StoredRulesInvalid",
+    "bound_badge",
     "load_active_rules",
 ]
 
@@ -143,3 +144,20 @@ def _set_active(
             metadata={"subject": template_id, "template_id": template_id},
         )
     return templates_repo.set_template_active(session, template_id, active, utcnow())
+
+
+def bound_badge(
+    session: Session, rules: ActiveRules, template_id: str, advice: str
+) -> CompiledBadge:
+    """The badge of the rules in force bound to a known template, for the admin actions
+    that need one (grant, backfill); `advice` ends the error: what to do first."""
+    if templates_repo.get_template(session, template_id) is None:
+        raise template_not_found(template_id)
+    badge = rules.badge(template_id)
+    if badge is None:
+        raise FailedPrecondition(
+            "TEMPLATE_NOT_BOUND",
+            f"no badge block of the rules in force is bound to template {template_id!r}: " + advice,
+            metadata={"subject": template_id, "template_id": template_id},
+        )
+    return badge

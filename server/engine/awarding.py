@@ -46,11 +46,7 @@ def on_completed(
     badge: CompiledBadge, progress: ProgressRecord, latest: AwardRecord | None, now: datetime
 ) -> AwardChange | None:
     """The learner just fulfilled the last group: award, unless the rules say no."""
-    if (
-        latest is not None
-        and latest.state is AwardState.REVOKED
-        and latest.revoked_by is RevokedBy.ADMIN
-    ):
+    if latest is not None and latest.revoked_by_admin:
         return None
     if not badge.repeatable and latest is not None and latest.state is AwardState.AWARDED:
         return None
