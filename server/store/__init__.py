@@ -35,7 +35,6 @@ from server.store.events import (
     existing_event_ids,
     get_event,
     insert_events,
-    stream_events,
 )
 from server.store.learners import get_learner, upsert_learners
 from server.store.outbox import (
@@ -114,7 +113,6 @@ __all__ = [
     "save_progress",
     "set_connection_active",
     "set_template_active",
-    "stream_events",
     "template_connections",
     "template_id",
     "template_progress",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain import EventRecord
@@ -20,7 +20,6 @@ __all__ = [
     "existing_event_ids",
     "get_event",
     "insert_events",
-    "stream_events",
 ]
 
 
@@ -97,22 +96,3 @@ def _to_record(row: Event) -> EventRecord:
         payload=row.payload,
         source=row.source,
     )
-
-
-def stream_events(
-    session: Session, types: Collection[str], chunk: int = 1000
-) -> Iterator[list[EventRecord]]:
-    """The logged events of the given types in the order they happened (then by id),
-    a chunk at a time, so a replay never holds the whole log in memory."""
-    if not types:
-        return
-    after: tuple[datetime, str] | None = None
-    while True:
-        stmt = select(Event).where(Event.type.in_(sorted(types)))
-        if after is not None:
-            stmt = stmt.where(tuple_(Event.occurred_at, Event.id) > tuple_(*after))
-        rows = session.scalars(stmt.order_by(Event.occurred_at, Event.id).limit(chunk)).all()
-        if not rows:
-            return
-        yield [_to_record(row) for row in rows]
-        after = (rows[-1].occurred_at, rows[-1].id)

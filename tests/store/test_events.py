@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.domain import EventRecord
-from server.store import count_events, existing_event_ids, get_event, insert_events, stream_events
+from server.store import count_events, existing_event_ids, get_event, insert_events
 from tests.store.conftest import NOW
 
 
@@ -67,15 +67,3 @@ def test_a_second_event_with_the_same_id_is_rejected(session: Session) -> None:
 def test_inserting_no_events_does_nothing(session: Session) -> None:
     insert_events(session, [])
     assert count_events(session) == 0
-
-
-def test_stream_events_yields_chosen_types_in_time_order(session: Session) -> None:
-    records = [
-        EventRecord(f"e{i}", "a" if i % 2 else "b", "l1", NOW - timedelta(minutes=i), NOW, {"i": i})
-        for i in range(7)
-    ]
-    insert_events(session, records)
-    session.commit()
-    chunks = list(stream_events(session, {"a"}, chunk=2))
-    assert [[e.id for e in chunk] for chunk in chunks] == [["e5", "e3"], ["e1"]]
-    assert list(stream_events(session, set(), chunk=2)) == []
