@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, date, datetime
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -28,7 +27,13 @@ from server.providers.base import (
     ProviderTemplate,
 )
 from server.providers.errors import ProviderNotFound, ProviderRejected
-from server.providers.http import DEFAULT_TIMEOUT, ProviderHttp, parse_timestamp, segment
+from server.providers.http import (
+    DEFAULT_TIMEOUT,
+    HttpProviderClient,
+    ProviderHttp,
+    parse_timestamp,
+    segment,
+)
 
 __all__ = [
     "ACCREDIBLE_EU",
@@ -52,7 +57,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class AccredibleClient:
+class AccredibleClient(HttpProviderClient):
     """One Accredible API key (account-wide or one department). Holds one pooled
     `httpx.AsyncClient`; call `aclose()` (or use `async with`). `repr()` shows the host,
     never the key. `clock` exists for tests: it decides "today" for expiry."""
@@ -85,20 +90,6 @@ class AccredibleClient:
 
     def __repr__(self) -> str:
         return f"AccredibleClient(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> AccredibleClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def organization_name(self) -> str:
         return await self._http.get("issuer/details", lambda body: str(body["issuer"]["name"]))

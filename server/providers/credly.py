@@ -17,7 +17,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -31,7 +30,13 @@ from server.providers.base import (
     ProviderTemplate,
 )
 from server.providers.errors import ProviderNotFound, ProviderRejected
-from server.providers.http import DEFAULT_TIMEOUT, ProviderHttp, parse_timestamp, segment
+from server.providers.http import (
+    DEFAULT_TIMEOUT,
+    HttpProviderClient,
+    ProviderHttp,
+    parse_timestamp,
+    segment,
+)
 
 __all__ = ["CREDLY_PRODUCTION", "CREDLY_SANDBOX", "CredlyClient"]
 
@@ -54,7 +59,7 @@ _STATES = {
 log = logging.getLogger(__name__)
 
 
-class CredlyClient:
+class CredlyClient(HttpProviderClient):
     """One Credly organisation. Holds one pooled `httpx.AsyncClient`; call `aclose()` (or use
     `async with`) when done. `repr()` shows the organisation and host, never the token."""
 
@@ -89,20 +94,6 @@ class CredlyClient:
 
     def __repr__(self) -> str:
         return f"CredlyClient(organization_id={self.organization_id!r}, base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> CredlyClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def organization_name(self) -> str:
         return await self._http.get(self._org, lambda body: str(body["data"]["name"]))

@@ -27,7 +27,8 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_RETRY_AFTER",
     "DEFAULT_TIMEOUT",
     "DuplicateTest",
+    "HttpProviderClient",
     "ProviderHttp",
     "error_message",
     "parse_retry_after",
@@ -270,3 +272,24 @@ class ProviderHttp:
         for secret in self._secrets:
             text = text.replace(secret, _REDACTED)
         return text
+
+
+class HttpProviderClient:
+    """What the Credly and Accredible clients share around their `ProviderHttp`: use as
+    an async context manager, or call `aclose()`."""
+
+    _http: ProviderHttp
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

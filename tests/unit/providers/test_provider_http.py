@@ -137,6 +137,7 @@ def test_error_message_shapes(response: httpx.Response, message: str) -> None:
                 "DEFAULT_RETRY_AFTER",
                 "DEFAULT_TIMEOUT",
                 "DuplicateTest",
+                "HttpProviderClient",
                 "ProviderHttp",
                 "error_message",
                 "parse_retry_after",
