@@ -184,8 +184,10 @@ def register(commands: Any) -> None:
     grant.add_argument(
         "--email", default="", help="the learner's email (needed if badgeflow never saw them)"
     )
-    grant.add_argument("--first-name", default="", metavar="NAME")
-    grant.add_argument("--last-name", default="", metavar="NAME")
+    for flag in ("--first-name", "--last-name"):
+        grant.add_argument(
+            flag, default="", metavar="NAME", help="needed by Credly if badgeflow has none"
+        )
     revoke = add_command(
         sub,
         "revoke",
