@@ -335,8 +335,8 @@ def _write(session: Session, decisions: Sequence[_Decision], now: datetime) -> l
     """Awards, their outbox rows and progress, as live awarding writes them."""
     changes = [d.award for d in decisions if d.award is not None]
     new = [c for c in changes if c.is_new]
-    inserted = awards_repo.insert_awards(session, [c.award for c in new])
-    written = [replace(c, award=a) for c, a in zip(new, inserted, strict=True)]
+    awards_repo.insert_awards(session, [c.award for c in new])
+    written = list(new)
     for change in changes:
         if not change.is_new:
             awards_repo.update_award(session, change.award)

@@ -7,7 +7,7 @@ effects are never lost and an unacked batch can simply be sent again."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -220,17 +220,15 @@ class _Batch:
         change = awarding.on_completed(badge, record, self.latest.get(key), self.now)
         if change is None:
             return
-        expires = badge.expiry.expires_at(self.now) if badge.expiry else None
-        award = replace(
-            change.award, expires_at=expires, evidence=prog.collect_evidence(badge, record)
-        )
+        # `on_completed` hands over a fresh record (with its expiry): finish it in place.
+        change.award.evidence = prog.collect_evidence(badge, record)
         record.times_awarded += 1
         if badge.repeatable:
             # Earned again only by meeting the criteria again.
             record.requirements.clear()
             record.partial.clear()
             prog.recount(badge, record)
-        self._note(key, badge, replace(change, award=award))
+        self._note(key, badge, change)
 
     def _note(self, key: Key, badge: CompiledBadge, change: AwardChange | None) -> None:
         if change is None:
@@ -326,14 +324,10 @@ def process_batch(
         outbox=[(_identity(c.award), _OUTBOX_ACTIONS[c.kind]) for c in batch.award_changes],
     )
     store.write(changes)
-    ids = {(a.learner_id, a.template_id, a.sequence): a.id for a in finals}
-    notified = [
-        replace(
-            c,
-            award=replace(
-                c.award, id=ids[(c.award.learner_id, c.award.template_id, c.award.sequence)]
-            ),
-        )
-        for c in batch.award_changes
-    ]
-    return BatchOutcome(acks, notified)
+    # Earlier states of an award changed twice in the batch are snapshots of the same
+    # row: they get its id too, for the subscribers that hear of every change.
+    ids = {_identity(a): a.id for a in finals}
+    for change in batch.award_changes:
+        if change.award.id is None:
+            change.award.id = ids[_identity(change.award)]
+    return BatchOutcome(acks, batch.award_changes)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.domain import AwardOrigin, AwardRecord, AwardState, EvidenceItem, RevokedBy
+from server.store._driver import Driver
 from server.store._statements import chunks
 from server.store.models import Award
 
@@ -24,6 +25,30 @@ __all__ = [
 ]
 
 Key = tuple[str, str]  # (learner_id, template_id)
+
+_COLUMNS = (
+    "learner_id",
+    "template_id",
+    "badge",
+    "sequence",
+    "state",
+    "awarded_at",
+    "revoked_at",
+    "revoked_by",
+    "revoke_reason",
+    "event_ids",
+    "expires_at",
+    "evidence",
+    "origin",
+    "grant_reason",
+)
+_JSON_COLUMNS = ("event_ids", "evidence")
+_INSERT = f"INSERT INTO awards ({', '.join(_COLUMNS)})"
+_INSERT_VALUES = "(" + ", ".join("JSON(?)" if c in _JSON_COLUMNS else "?" for c in _COLUMNS) + ")"
+# The awards are matched back by their unique identity: RETURNING's row order is not
+# promised for a multi-row INSERT.
+_RETURNING = "RETURNING id, learner_id, template_id, sequence"
+_INSERT_CHUNK = 200  # 14 parameters a row, well under SQLite's limit
 
 
 def latest_awards(session: Session, keys: Collection[Key]) -> dict[Key, AwardRecord]:
@@ -45,14 +70,19 @@ def insert_award(session: Session, award: AwardRecord) -> AwardRecord:
     return dataclasses.replace(award, id=award_id)
 
 
-def insert_awards(session: Session, awards: Sequence[AwardRecord]) -> list[AwardRecord]:
-    """Insert many awards in one round trip; returns copies with their ids, in order."""
-    if not awards:
-        return []
-    table = Award.__table__
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = session.connection().execute(stmt, [_to_row(a) for a in awards]).scalars().all()
-    return [dataclasses.replace(a, id=i) for a, i in zip(awards, ids, strict=True)]
+def insert_awards(session: Session, awards: Sequence[AwardRecord]) -> Sequence[AwardRecord]:
+    """Insert new awards and set the `id` the database assigned on each (they are the
+    caller's fresh records); returns them. Driver-level (see `_driver`): a batch that
+    earns many badges costs one statement per few hundred awards, not one per award."""
+    driver = Driver(session)
+    for chunk in chunks(list(awards), _INSERT_CHUNK):
+        values = ", ".join([_INSERT_VALUES] * len(chunk))
+        params = tuple(value for award in chunk for value in _to_driver_row(driver, award))
+        rows = driver.query(f"{_INSERT} VALUES {values} {_RETURNING}", params)
+        ids = {(learner, template, sequence): id_ for id_, learner, template, sequence in rows}
+        for award in chunk:
+            award.id = ids[(award.learner_id, award.template_id, award.sequence)]
+    return awards
 
 
 def update_award(session: Session, award: AwardRecord) -> None:
@@ -117,6 +147,26 @@ def _latest_statement(learner_ids: Sequence[str], template_ids: Sequence[str]) -
 def _fetch(session: Session, stmt: Any) -> Sequence[Award]:
     # populate_existing: Core updates bypass the identity map, so never trust a cached row.
     return session.scalars(stmt.execution_options(populate_existing=True)).all()
+
+
+def _to_driver_row(driver: Driver, award: AwardRecord) -> tuple[Any, ...]:
+    """The values of `_COLUMNS`, as `_to_row` gives them, in the driver's form."""
+    return (
+        award.learner_id,
+        award.template_id,
+        award.badge,
+        award.sequence,
+        award.state.value,
+        driver.time(award.awarded_at),
+        driver.time(award.revoked_at),
+        None if award.revoked_by is None else award.revoked_by.value,
+        award.revoke_reason,
+        driver.json(list(award.event_ids)),
+        driver.time(award.expires_at),
+        driver.json([[e.kind, e.name, e.value] for e in award.evidence]),
+        award.origin.value,
+        award.grant_reason,
+    )
 
 
 def _to_row(award: AwardRecord) -> dict[str, Any]:

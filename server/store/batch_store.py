@@ -42,8 +42,7 @@ class SqlBatchStore:
             progress.save_progress(session, changes.progress)
         existing = [a for a in changes.awards if a.id is not None]
         new = [a for a in changes.awards if a.id is None]
-        for award, stored in zip(new, awards.insert_awards(session, new), strict=True):
-            award.id = stored.id
+        awards.insert_awards(session, new)
         for award in existing:
             awards.update_award(session, award)
         if changes.outbox:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.domain import OutboxAction, OutboxItem, OutboxState, ProviderBadgeRecord
+from server.store._driver import Driver
 from server.store._statements import upsert_insert
 from server.store.models import Award, Outbox, ProviderBadge
 
@@ -45,10 +46,36 @@ _MUTABLE = (
 
 
 def enqueue(session: Session, items: Sequence[OutboxItem], now: datetime) -> None:
-    """Add items, due now unless they say otherwise; one statement for many."""
+    """Add items, due now unless they say otherwise; one driver-level executemany (see
+    `_driver`: ingest queues one item per award it makes)."""
     if not items:
         return
-    session.connection().execute(insert(Outbox.__table__), [_new_row(i, now) for i in items])
+    driver = Driver(session)
+    at = driver.time(now)
+    rows = [
+        (
+            item.award_id,
+            item.action.value,
+            item.template_id,
+            item.state.value,
+            item.attempts,
+            at if item.next_attempt_at is None else driver.time(item.next_attempt_at),
+            item.outcome_unknown,
+            item.last_error,
+            item.provider_badge_id,
+            at,
+            at,
+        )
+        for item in items
+    ]
+    driver.execute_many(_ENQUEUE, rows)
+
+
+_ENQUEUE = (
+    "INSERT INTO outbox (award_id, action, template_id, state, attempts, next_attempt_at,"
+    " outcome_unknown, last_error, provider_badge_id, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def enqueue_item(session: Session, item: OutboxItem, now: datetime) -> int:
