@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from badgeflow.v1 import (
@@ -15,6 +16,8 @@ from badgeflow.v1 import (
     award_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
+    key_service_pb2,
+    key_service_pb2_grpc,
     progress_service_pb2,
     progress_service_pb2_grpc,
     provider_service_pb2,
@@ -29,6 +32,8 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from server.auth import AuthInterceptor, KeyVerifier
+from server.auth_keys import KeyAdmin, KeyServiceServicer, StoredKeys, admin_key_count
 from server.awards_admin import AwardAdmin
 from server.backfill import Backfiller
 from server.engine.broadcast import AwardBroadcaster
@@ -48,7 +53,16 @@ from server.store.batch_store import SqlBatchStore
 from server.store.db import create_engine_for, make_session_factory, migrate
 from server.transactions import TransactionRunner
 
-__all__ = ["App", "SERVICE_NAMES", "build_server", "main", "run"]
+__all__ = [
+    "ALL_SERVICE_NAMES",
+    "KEY_SERVICE_NAME",
+    "SERVICE_NAMES",
+    "App",
+    "build_server",
+    "main",
+    "run",
+    "server_credentials",
+]
 
 _log = logging.getLogger("badgeflow.app")
 
@@ -63,6 +77,11 @@ SERVICE_NAMES = tuple(
         (award_service_pb2, "AwardService"),
     )
 )
+#: API key management (server.auth_keys); kept apart from SERVICE_NAMES, which the SDK's
+#: service config classifies RPC by RPC (its KeyService calls are never retried).
+KEY_SERVICE_NAME = key_service_pb2.DESCRIPTOR.services_by_name["KeyService"].full_name
+#: Every badgeflow service the server offers (health reports each, reflection lists them).
+ALL_SERVICE_NAMES = (*SERVICE_NAMES, KEY_SERVICE_NAME)
 _OVERALL = ""  # the health service's name for the server as a whole
 
 
@@ -100,6 +119,7 @@ class App:
 async def build_server(settings: Settings) -> App:
     """Migrate the database, load the rules in force, and start serving on the
     configured port (0 picks one; `App.port` says which)."""
+    tls = server_credentials(settings)
     engine = create_engine_for(settings.database_url)
     await asyncio.to_thread(migrate, engine)
     runner = TransactionRunner(make_session_factory(engine))
@@ -108,14 +128,21 @@ async def build_server(settings: Settings) -> App:
     admin = RuleAdmin(runner, holder)
     ingestor = Ingestor(runner, SqlBatchStore, holder, broadcaster)
     providers = await ProviderRuntime.start(settings, runner, holder)
+    if providers.webhooks is not None:
+        providers.webhooks.protect(settings.webhook_token)
+    stored_keys = StoredKeys(runner)
+    verifier = KeyVerifier(
+        stored_keys.lookup, stored_keys.touch, cache_seconds=settings.auth_cache_seconds
+    )
 
     server = grpc.aio.server(
+        interceptors=[AuthInterceptor(verifier)] if settings.auth else [],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
             # A second server on a taken port must fail, not silently share it.
             ("grpc.so_reuseport", 0),
-        ]
+        ],
     )
     event_service_pb2_grpc.add_EventServiceServicer_to_server(
         EventServiceServicer(ingestor, settings.max_batch_events), server
@@ -136,11 +163,14 @@ async def build_server(settings: Settings) -> App:
     award_service_pb2_grpc.add_AwardServiceServicer_to_server(
         AwardServiceServicer(AwardAdmin(runner, broadcaster, holder)), server
     )
+    key_service_pb2_grpc.add_KeyServiceServicer_to_server(
+        KeyServiceServicer(KeyAdmin(runner, verifier)), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (
-            *SERVICE_NAMES,
+            *ALL_SERVICE_NAMES,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),
@@ -148,7 +178,10 @@ async def build_server(settings: Settings) -> App:
     )
     address = f"{settings.grpc_host}:{settings.grpc_port}"
     try:
-        port = server.add_insecure_port(address)
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, tls)
     except RuntimeError:
         port = 0
     if port == 0:
@@ -157,18 +190,65 @@ async def build_server(settings: Settings) -> App:
         engine.dispose()
         raise SettingsError(f"cannot listen on {address}: the address is in use or invalid")
     await server.start()
-    for name in (_OVERALL, *SERVICE_NAMES):
+    for name in (_OVERALL, *ALL_SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await _log_security(settings, runner)
     _log.info(
         "serving",
         extra={
             "address": f"{settings.grpc_host}:{port}",
+            "tls": "mutual" if settings.tls_client_ca_file else ("on" if tls else "off"),
+            "auth": "on" if settings.auth else "off",
             "database": engine.url.render_as_string(hide_password=True),
             "rules_version": holder.current.version,
         },
     )
     retention = RetentionSweeper(runner, settings.event_retention_days).start()
     return App(server, port, health_servicer, broadcaster, runner, engine, providers, retention)
+
+
+def _read_pem(setting: str, path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise SettingsError(f"cannot read {setting} {path}: {error.strerror}") from None
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS credentials from the settings' PEM files (None: plaintext). With
+    tls_client_ca_file, clients must present a certificate that CA signed."""
+    if not settings.tls_cert_file:
+        return None
+    chain = _read_pem("tls_cert_file", settings.tls_cert_file)
+    key = _read_pem("tls_key_file", settings.tls_key_file)
+    client_ca = (
+        _read_pem("tls_client_ca_file", settings.tls_client_ca_file)
+        if settings.tls_client_ca_file
+        else None
+    )
+    return grpc.ssl_server_credentials(
+        [(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
+
+
+async def _log_security(settings: Settings, runner: TransactionRunner) -> None:
+    """Say loudly what is open: auth off, or on with no admin key to manage it."""
+    if not settings.auth:
+        _log.warning(
+            "authentication is off: every RPC is open to anyone who can reach the port; "
+            "set BADGEFLOW_AUTH=on outside a laptop (docs/security.md)",
+            extra={"address": settings.grpc_host},
+        )
+    elif await runner.read(admin_key_count) == 0:
+        _log.warning(
+            "authentication is on but no admin key exists: create one with "
+            "`python -m server keys create --role admin --name NAME` (docs/security.md)"
+        )
+    if not settings.webhook_token:
+        _log.warning(
+            "webhooks are refused: set BADGEFLOW_WEBHOOK_TOKEN and register "
+            "/webhooks/credly/<token> with Credly (docs/security.md)"
+        )
 
 
 async def run(settings: Settings) -> None:

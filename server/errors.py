@@ -21,14 +21,21 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 __all__ = [
+    "API_KEY_INVALID",
+    "API_KEY_MALFORMED",
+    "API_KEY_MISSING",
+    "API_KEY_REVOKED",
     "DOMAIN",
+    "ROLE_INSUFFICIENT",
     "AlreadyExists",
     "BadgeflowError",
     "FailedPrecondition",
     "FieldViolation",
     "InvalidArgument",
     "NotFound",
+    "PermissionDenied",
     "ResourceExhausted",
+    "Unauthenticated",
     "Unavailable",
     "grpc_errors",
     "template_not_found",
@@ -36,6 +43,16 @@ __all__ = [
 ]
 
 DOMAIN = "badgeflow"
+
+# Authentication and authorization reasons (server.auth). UNAUTHENTICATED: no key, a
+# header or key that is not a badgeflow key, an unknown key, a revoked key.
+API_KEY_MISSING = "API_KEY_MISSING"
+API_KEY_MALFORMED = "API_KEY_MALFORMED"
+API_KEY_INVALID = "API_KEY_INVALID"
+API_KEY_REVOKED = "API_KEY_REVOKED"
+# PERMISSION_DENIED: a valid key whose role does not allow the RPC (metadata
+# required_role, key_role, key_id).
+ROLE_INSUFFICIENT = "ROLE_INSUFFICIENT"
 _log = logging.getLogger("badgeflow.errors")
 
 
@@ -77,6 +94,14 @@ class AlreadyExists(BadgeflowError):
 
 class FailedPrecondition(BadgeflowError):
     code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class Unauthenticated(BadgeflowError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(BadgeflowError):
+    code = grpc.StatusCode.PERMISSION_DENIED
 
 
 class InvalidArgument(BadgeflowError):

@@ -19,6 +19,9 @@ DEFAULT_GRPC_PORT = 50151
 DEFAULT_DATABASE_URL = "sqlite:///var/badgeflow.db"
 ENV_PREFIX = "BADGEFLOW_"
 CONFIG_ENV = "BADGEFLOW_CONFIG"
+_MAX_AUTH_CACHE_SECONDS = 300.0
+_MIN_WEBHOOK_TOKEN = 32
+_URL_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 class SettingsError(ValueError):
@@ -65,6 +68,21 @@ class Settings:
     #: The log is the idempotency record too, so an id older than this is accepted again,
     #: and a backfill replays only what is kept.
     event_retention_days: int = 365
+    #: Whether every RPC needs an API key (docs/security.md). Off suits a laptop only: the
+    #: server then logs a warning at start-up.
+    auth: bool = False
+    #: Seconds a verified (or refused) API key is cached; a revoked key is refused on
+    #: every server within this bound. 0 reads the database on every call.
+    auth_cache_seconds: float = 30.0
+    #: PEM certificate chain of the gRPC server; with tls_key_file, serves TLS only.
+    tls_cert_file: str = ""
+    #: PEM private key of tls_cert_file.
+    tls_key_file: str = ""
+    #: PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS).
+    tls_client_ca_file: str = ""
+    #: Secret path segment of the webhook URLs (/webhooks/credly/<token>); empty refuses
+    #: every webhook. At least 32 url-safe characters, e.g. `secrets.token_urlsafe(32)`.
+    webhook_token: str = dataclasses.field(default="", repr=False)
 
     def validate(self) -> Settings:
         if not 0 <= self.grpc_port <= 65535:
@@ -91,7 +109,26 @@ class Settings:
             )
         if self.shutdown_grace_seconds < 0:
             raise SettingsError("shutdown_grace_seconds must not be negative")
+        self._validate_security()
         return self
+
+    def _validate_security(self) -> None:
+        if not 0 <= self.auth_cache_seconds <= _MAX_AUTH_CACHE_SECONDS:
+            raise SettingsError(
+                f"auth_cache_seconds must be 0..{_MAX_AUTH_CACHE_SECONDS:g}, "
+                f"got {self.auth_cache_seconds}"
+            )
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise SettingsError("tls_cert_file and tls_key_file must be set together")
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise SettingsError("tls_client_ca_file needs tls_cert_file and tls_key_file")
+        token = self.webhook_token
+        if token and (len(token) < _MIN_WEBHOOK_TOKEN or token.strip(_URL_SAFE)):
+            # The value itself is never echoed: it is a secret.
+            raise SettingsError(
+                f"webhook_token must be at least {_MIN_WEBHOOK_TOKEN} characters of "
+                "A-Z a-z 0-9 - _ (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
 
 
 def _boolean(raw: Any) -> bool:

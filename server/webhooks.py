@@ -1,11 +1,16 @@
-"""The Credly webhook receiver: an ASGI app serving `POST /webhooks/credly`.
+"""The Credly webhook receiver: an ASGI app serving `POST /webhooks/credly/<token>`.
 
 Example::
 
-    app = build_webhook_app(runner, registry, known_connections, on_change=rebuild_rules)
+    app = build_webhook_app(
+        runner, registry, known_connections, on_change=rebuild_rules, token=webhook_token
+    )
     uvicorn.Server(uvicorn.Config(app, host="0.0.0.0", port=8080)).serve()
 
-Credly signs nothing (see /work/shared/providers.md 2.7), so the POSTed body is only a
+Credly signs nothing (see /work/shared/providers.md 2.7), so the URL itself is a secret:
+its last segment must equal the configured token (`BADGEFLOW_WEBHOOK_TOKEN`, compared in
+constant time), else the answer is a 404 like any unknown path, before the body is read.
+No token configured refuses every webhook. Even with the right URL the POSTed body is only a
 hint: it must name an organisation of an active connection, and then the event is
 re-fetched by id with OUR token and only the re-fetched event is acted on. A forged id
 is a 404 from Credly and does nothing. The answer comes at once (Credly waits only "a
@@ -27,12 +32,14 @@ Answers:
   and a misdirected webhook shows as failing in the organisation's Credly settings.
 - 503 `{"error": "connection not loaded"}`: the organisation is known but its client is
   not loaded yet (start-up, reconnect); Credly retries.
-- 404 for any other path, 405 for another method, 413 for a body over 64 KiB.
+- 404 for any other path (a missing or wrong token included), 405 for another method,
+  413 for a body over 64 KiB.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -100,11 +107,15 @@ def build_webhook_app(
     on_change: Callable[[], Awaitable[None]] | None,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    token: str = "",
 ) -> WebhookApp:
     """`known_connections()` maps a Credly organisation id to the id of its ACTIVE
     connection; it is called per request, so connecting and disconnecting take effect at
-    once. `on_change` runs after a template event re-synced a connection."""
-    return WebhookApp(runner, registry, known_connections, on_change, clock=clock)
+    once. `on_change` runs after a template event re-synced a connection. `token` is the
+    URL's secret segment; empty refuses every request until `protect` sets one."""
+    app = WebhookApp(runner, registry, known_connections, on_change, clock=clock)
+    app.protect(token)
+    return app
 
 
 class WebhookApp:
@@ -131,6 +142,17 @@ class WebhookApp:
         self._fetch_retry = fetch_retry_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._inflight: set[tuple[str, str]] = set()
+        self._token = b""
+
+    def protect(self, token: str) -> None:
+        """Serve only `/webhooks/credly/<token>`; an empty token refuses every request."""
+        self._token = token.encode()
+
+    def _authentic(self, path: str) -> bool:
+        prefix = CREDLY_WEBHOOK_PATH + "/"
+        if not self._token or not path.startswith(prefix):
+            return False
+        return hmac.compare_digest(path[len(prefix) :].encode(), self._token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -154,7 +176,7 @@ class WebhookApp:
     # -- the request -------------------------------------------------------------------
 
     async def _receive(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
-        if scope["path"] != CREDLY_WEBHOOK_PATH:
+        if not self._authentic(scope["path"]):
             raise _Refused(404, "not found")
         if scope["method"] != "POST":
             raise _Refused(405, "method not allowed: POST only")

@@ -269,3 +269,18 @@ class WebhookEvent(Base):
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(255))
     processed_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """API keys (added in 0007): the secret only as its SHA-256 hash, found by the public
+    `key_id` that is part of the key (see server.auth_keys)."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -17,6 +17,7 @@ from server.worker.issuance import IssuanceWorker
 from tests.conftest import TEST_SECRET_KEY
 from tests.service.stubs import apply_and_activate, passed, stubs
 
+WEBHOOK_TOKEN = "server-webhook-token-" + "s" * 20
 ORG = "7d3c1f0e-5b1a-4c47-9a51-0e2f3b6d8a10"
 TEMPLATE = "00000000-0000-4000-8000-000000000002"
 RULES = (
@@ -35,6 +36,7 @@ async def demo_app(tmp_path: Path) -> AsyncIterator[App]:
         provider_emulator="demo",
         issuance_worker=False,
         shutdown_grace_seconds=1.0,
+        webhook_token=WEBHOOK_TOKEN,
     )
     app = await build_server(settings)
     try:
@@ -47,7 +49,8 @@ async def test_provider_side_changes_arrive_by_webhook(demo_app: App) -> None:
     runtime = demo_app.providers
     emulator = runtime.emulator
     assert runtime.http is not None and runtime.webhooks is not None and emulator is not None
-    emulator.state.set_webhook(ORG, f"http://127.0.0.1:{runtime.http.port}/webhooks/credly")  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{runtime.http.port}/webhooks/credly/{WEBHOOK_TOKEN}"
+    emulator.state.set_webhook(ORG, url)  # type: ignore[attr-defined]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{demo_app.port}") as channel:
         s = stubs(channel)
         await apply_and_activate(s, RULES, f"credly:{TEMPLATE}")

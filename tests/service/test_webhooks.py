@@ -42,6 +42,13 @@ from tests.service.test_sync import (
     templates,
 )
 
+#: The URL's secret segment (BADGEFLOW_WEBHOOK_TOKEN); a wrong or missing one is a 404.
+TOKEN = "t0k3n-" + "w" * 40
+TOKEN_PATH = f"{CREDLY_WEBHOOK_PATH}/{TOKEN}"
+#: Replaced by the receiver's organisation id: a webhook that would be accepted.
+KNOWN_ORG = "__known_org__"
+KNOWN_ORG_BODY = b'{"id": "e1", "organization_id": "__known_org__", "event_type": "badge.created"}'
+
 
 class CountingClient:
     """The real client, counting re-fetches (to prove an event is processed once)."""
@@ -89,6 +96,7 @@ class _Registry:
 
 @contextlib.asynccontextmanager
 async def serve(app: WebhookApp) -> AsyncIterator[str]:
+    """Serve `app`; yields the webhook URL with its secret token."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -101,7 +109,7 @@ async def serve(app: WebhookApp) -> AsyncIterator[str]:
             if task.done():
                 task.result()
             await asyncio.sleep(0)
-        yield f"http://127.0.0.1:{port}{CREDLY_WEBHOOK_PATH}"
+        yield f"http://127.0.0.1:{port}{CREDLY_WEBHOOK_PATH}/{TOKEN}"
     finally:
         server.should_exit = True
         await task
@@ -127,6 +135,7 @@ async def receiver(
         lambda: known,
         on_change,
         clock=lambda: NOW,
+        token=TOKEN,
     )
     async with serve(app) as url:
         emulator.state.set_webhook(org.id, url)
@@ -154,7 +163,7 @@ def stored_badges(store: Store, award_id: int) -> list[tuple[str, str]]:
     [
         pytest.param(
             "POST",
-            CREDLY_WEBHOOK_PATH,
+            TOKEN_PATH,
             b"{not json",
             400,
             {"error": "body is not JSON"},
@@ -162,7 +171,7 @@ def stored_badges(store: Store, award_id: int) -> list[tuple[str, str]]:
         ),
         pytest.param(
             "POST",
-            CREDLY_WEBHOOK_PATH,
+            TOKEN_PATH,
             b"[1, 2]",
             400,
             {"error": "body is not a JSON object"},
@@ -170,7 +179,7 @@ def stored_badges(store: Store, award_id: int) -> list[tuple[str, str]]:
         ),
         pytest.param(
             "POST",
-            CREDLY_WEBHOOK_PATH,
+            TOKEN_PATH,
             b'{"organization_id": "x", "event_type": "badge.created"}',
             400,
             {"error": "missing or invalid 'id'"},
@@ -178,7 +187,7 @@ def stored_badges(store: Store, award_id: int) -> list[tuple[str, str]]:
         ),
         pytest.param(
             "POST",
-            CREDLY_WEBHOOK_PATH,
+            TOKEN_PATH,
             b'{"id": "e", "organization_id": 7, "event_type": "b"}',
             400,
             {"error": "missing or invalid 'organization_id'"},
@@ -186,7 +195,7 @@ def stored_badges(store: Store, award_id: int) -> list[tuple[str, str]]:
         ),
         pytest.param(
             "POST",
-            CREDLY_WEBHOOK_PATH,
+            TOKEN_PATH,
             b'{"id": "e", "organization_id": "not-ours", "event_type": "badge.created"}',
             404,
             {"error": "unknown organization"},
@@ -194,7 +203,7 @@ def stored_badges(store: Store, award_id: int) -> list[tuple[str, str]]:
         ),
         pytest.param(
             "GET",
-            CREDLY_WEBHOOK_PATH,
+            TOKEN_PATH,
             b"",
             405,
             {"error": "method not allowed: POST only"},
@@ -206,6 +215,38 @@ def stored_badges(store: Store, award_id: int) -> list[tuple[str, str]]:
         pytest.param(
             "POST",
             CREDLY_WEBHOOK_PATH,
+            KNOWN_ORG_BODY,
+            404,
+            {"error": "not found"},
+            id="no-token",
+        ),
+        pytest.param(
+            "POST",
+            f"{CREDLY_WEBHOOK_PATH}/{'x' * len(TOKEN)}",
+            KNOWN_ORG_BODY,
+            404,
+            {"error": "not found"},
+            id="wrong-token",
+        ),
+        pytest.param(
+            "POST",
+            f"{TOKEN_PATH}x",
+            KNOWN_ORG_BODY,
+            404,
+            {"error": "not found"},
+            id="token-with-a-suffix",
+        ),
+        pytest.param(
+            "GET",
+            f"{CREDLY_WEBHOOK_PATH}/wrong",
+            b"",
+            404,
+            {"error": "not found"},
+            id="get-wrong-token",
+        ),
+        pytest.param(
+            "POST",
+            TOKEN_PATH,
             b"{" + b" " * 70_000 + b"}",
             413,
             {"error": "body too large"},
@@ -216,7 +257,8 @@ def stored_badges(store: Store, award_id: int) -> list[tuple[str, str]]:
 async def test_the_endpoint_refuses_what_is_not_a_webhook_of_a_known_organisation(
     receiver: Receiver, store: Store, method: str, path: str, body: bytes, status: int, answer: dict
 ) -> None:
-    url = receiver.url.replace(CREDLY_WEBHOOK_PATH, path)
+    url = receiver.url.replace(TOKEN_PATH, path)
+    body = body.replace(KNOWN_ORG.encode(), receiver.org.id.encode())
     async with httpx.AsyncClient() as http:
         response = await http.request(method, url, content=body)
     await _within(receiver.app.drain())
@@ -229,7 +271,9 @@ async def test_the_endpoint_refuses_what_is_not_a_webhook_of_a_known_organisatio
 async def test_a_known_organisation_whose_client_is_not_loaded_is_asked_to_retry(
     store: Store, emulator: EmulatorServer
 ) -> None:
-    app = build_webhook_app(store.runner, _Registry({}), lambda: {"org-1": "credly:org-1"}, None)
+    app = build_webhook_app(
+        store.runner, _Registry({}), lambda: {"org-1": "credly:org-1"}, None, token=TOKEN
+    )
     body = {"id": "e1", "organization_id": "org-1", "event_type": "badge.created"}
     async with serve(app) as url, httpx.AsyncClient() as http:
         response = await http.post(url, json=body)
