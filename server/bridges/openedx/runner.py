@@ -1,0 +1,103 @@
+"""Wires the bridge together: the bus consumer, the batching publisher to badgeflow,
+and the publisher of awards back to the bus, until asked to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+from badgeflow_client.aio import AsyncBadgeflowClient
+from badgeflow_client.errors import BadgeflowError
+from redis.exceptions import RedisError
+
+from server.bridges.openedx.config import BridgeConfig
+from server.bridges.openedx.forwarding import Forwarder
+from server.bridges.openedx.publish_back import AwardAnnouncer, RedisBadgeSink, UserDirectory
+from server.bridges.openedx.redis_streams import RedisStreamBridge, StreamPosition
+
+__all__ = ["BridgeStartError", "run"]
+
+_LOG = logging.getLogger("badgeflow.bridge.openedx")
+PUBLISHER_CLOSE_TIMEOUT = 30.0
+
+
+class BridgeStartError(RuntimeError):
+    """The bridge cannot start (a bus or badgeflow unreachable); the message says which."""
+
+
+async def _check_redis(redis: aioredis.Redis, config: BridgeConfig) -> None:
+    try:
+        await asyncio.wait_for(redis.ping(), config.connect_timeout)
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise BridgeStartError(
+            f"the event bus's Redis at {config.redis_url} is unreachable: {exc or 'timed out'}"
+        ) from exc
+
+
+async def _check_badgeflow(client: AsyncBadgeflowClient, config: BridgeConfig) -> None:
+    try:
+        await asyncio.wait_for(client.get_rules(), config.connect_timeout)
+    except (BadgeflowError, TimeoutError) as exc:
+        raise BridgeStartError(
+            f"badgeflow at {config.server} is unreachable: {exc or 'timed out'}"
+        ) from exc
+
+
+async def _first_start(redis: aioredis.Redis, key: str) -> datetime:
+    """When the bridge first ran on this stream and group: awards before it are not
+    published back (they predate the bridge)."""
+    await redis.set(key, datetime.now(UTC).isoformat(), nx=True)
+    return datetime.fromisoformat((await redis.get(key)).decode())
+
+
+async def run(config: BridgeConfig, stop: asyncio.Event) -> None:
+    """Run until `stop` is set; raises `BridgeStartError` if it cannot start."""
+    if config.kafka_bootstrap_servers:
+        from server.bridges.openedx.kafka_bus import run_kafka
+
+        await run_kafka(config, stop)
+        return
+    redis = aioredis.from_url(config.redis_url, socket_connect_timeout=config.connect_timeout)
+    try:
+        await _check_redis(redis, config)
+        async with AsyncBadgeflowClient(config.server) as client:
+            await _check_badgeflow(client, config)
+            await _run_redis(config, redis, client, stop)
+    finally:
+        await redis.aclose()
+
+
+async def _run_redis(
+    config: BridgeConfig, redis: aioredis.Redis, client: AsyncBadgeflowClient, stop: asyncio.Event
+) -> None:
+    users = UserDirectory(redis, f"{config.state_prefix}:users")
+    position = StreamPosition(
+        config.stream,
+        config.group,
+        config.consumer,
+        config.dead_letter_stream,
+        "0" if config.start == "all" else "$",
+    )
+    publisher = client.publisher(batch_size=config.batch_size)
+    bridge = RedisStreamBridge(
+        redis,
+        position,
+        Forwarder(publisher, users.remember),
+        batch=config.batch_size,
+        claim_idle_ms=config.claim_idle_ms,
+    )
+    _LOG.info("bridge started", extra={"server": config.server, "stream": config.stream})
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(bridge.run(stop))
+            if config.publish_back:
+                sink = RedisBadgeSink(redis, config.stream, f"{config.state_prefix}:published")
+                since = await _first_start(redis, f"{config.state_prefix}:since")
+                announcer = AwardAnnouncer(
+                    client, sink, users, since, catch_up_seconds=config.catch_up_days * 86400
+                )
+                tasks.create_task(announcer.run(stop))
+    finally:
+        await publisher.close(timeout=PUBLISHER_CLOSE_TIMEOUT)
