@@ -2,9 +2,9 @@
 
 One scenario walks an admin's day: connect Credly (the emulator) and sync, write, test
 and apply rules, send events, watch awards, look at learners as they and as an admin see
-them, grant, revoke and re-issue, then add a rule and backfill it. The test drives
-issuance itself (no background worker), so every provider state is known when it is
-printed. The scenario records the commands it ran and fails if a command of the parser
+them, grant, revoke and re-issue, add a rule and backfill it, then manage API keys. The
+test drives issuance itself (no background worker), so every provider state is known when
+it is printed. The scenario records the commands it ran and fails if a command of the parser
 was not run: a new command needs its step here.
 """
 
@@ -702,6 +702,50 @@ async def add_a_rule_and_backfill(scene: Scene) -> None:
     )
 
 
+async def manage_api_keys(scene: Scene) -> None:
+    """Keys are managed the same whether auth is on or not (tests/service/test_auth.py
+    runs badgectl against a server with auth on)."""
+    code, out, err = await scene.run("keys", "create", "--role", "reader", "--name", "dashboards")
+    secret = out.strip()
+    key_id = secret.split("_")[1]
+    assert (code, out, err) == (
+        0,
+        f"{secret}\n",
+        f"badgectl: created reader key {key_id} (dashboards)\n"
+        "badgectl: the key is shown this once; store it in a secret manager\n",
+    )
+    assert re.fullmatch(r"bfk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", secret)
+    created = await scene.json("keys", "create", "--role", "publisher", "--name", "lms")
+    assert (created["api_key"]["role"], created["secret"][:4]) == ("ROLE_PUBLISHER", "bfk_")
+    lms = created["api_key"]["key_id"]
+    assert await scene.run("keys", "list") == (
+        0,
+        "KEY ID        ROLE       NAME        CREATED            LAST USED  REVOKED\n"
+        f"{key_id}  reader     dashboards  {NOW}  -          -\n"
+        f"{lms}  publisher  lms         {NOW}  -          -\n",
+        "",
+    )
+    assert await scene.run("keys", "revoke", key_id) == (
+        0,
+        f"revoked reader key {key_id} (dashboards)\n",
+        "",
+    )
+    assert await scene.run("keys", "revoke", key_id) == (
+        4,
+        "",
+        f"badgectl: API key {key_id} is already revoked\n",
+    )
+    assert await scene.run("keys", "revoke", "000000000000") == (
+        3,
+        "",
+        "badgectl: no API key '000000000000'; list keys to see the ids\n",
+    )
+    assert [k["key_id"] for k in await scene.json_lines("keys", "list")] == [lms]
+    listed = await scene.json_lines("keys", "list", "--all")
+    assert [(k["key_id"], "revoke_time" in k) for k in listed] == [(key_id, True), (lms, False)]
+    assert all("secret" not in k for k in listed)
+
+
 async def test_every_command_against_a_server_and_the_emulator(
     quiet_app: App,
     emulator: EmulatorServer,
@@ -716,4 +760,5 @@ async def test_every_command_against_a_server_and_the_emulator(
     await look_at_progress(scene)
     await admin_badges(scene)
     await add_a_rule_and_backfill(scene)
+    await manage_api_keys(scene)
     assert sorted(set(commands()) - scene.ran) == []

@@ -16,12 +16,15 @@ from typing import Any, Generic, TypeVar
 
 import grpc
 from badgeflow.v1 import (
+    api_key_pb2,
     award_service_pb2,
     award_service_pb2_grpc,
     common_pb2,
     event_pb2,
     event_service_pb2,
     event_service_pb2_grpc,
+    key_service_pb2,
+    key_service_pb2_grpc,
     progress_pb2,
     progress_service_pb2,
     progress_service_pb2_grpc,
@@ -56,6 +59,7 @@ class Stubs:
     progress: progress_service_pb2_grpc.ProgressServiceStub
     providers: provider_service_pb2_grpc.ProviderServiceStub
     awards: award_service_pb2_grpc.AwardServiceStub
+    keys: key_service_pb2_grpc.KeyServiceStub
 
     @classmethod
     def over(cls, channel: grpc.Channel | grpc.aio.Channel) -> Stubs:
@@ -66,6 +70,7 @@ class Stubs:
             progress_service_pb2_grpc.ProgressServiceStub(channel),
             provider_service_pb2_grpc.ProviderServiceStub(channel),
             award_service_pb2_grpc.AwardServiceStub(channel),
+            key_service_pb2_grpc.KeyServiceStub(channel),
         )
 
 
@@ -356,3 +361,30 @@ def watch_awards(
         learner_id=learner_id, template_id=template_id
     )
     return ServerStream(lambda s: s.progress.WatchAwards, request)
+
+
+# -- API keys ---------------------------------------------------------------------------
+
+ROLES = {
+    "publisher": api_key_pb2.ROLE_PUBLISHER,
+    "reader": api_key_pb2.ROLE_READER,
+    "admin": api_key_pb2.ROLE_ADMIN,
+}
+"""Role names the clients take, and their `badgeflow.v1.Role` values."""
+
+
+def create_api_key(name: str, role: str) -> Unary[key_service_pb2.CreateApiKeyResponse]:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    request = key_service_pb2.CreateApiKeyRequest(name=name, role=ROLES[role])
+    return Unary(lambda s: s.keys.CreateApiKey, request)
+
+
+def list_api_keys(include_revoked: bool) -> Unary[list[api_key_pb2.ApiKey]]:
+    request = key_service_pb2.ListApiKeysRequest(include_revoked=include_revoked)
+    return Unary(lambda s: s.keys.ListApiKeys, request, lambda r: list(r.api_keys))
+
+
+def revoke_api_key(key_id: str) -> Unary[api_key_pb2.ApiKey]:
+    request = key_service_pb2.RevokeApiKeyRequest(key_id=key_id)
+    return Unary(lambda s: s.keys.RevokeApiKey, request, lambda r: r.api_key)

@@ -27,9 +27,11 @@ from typing import Any, TypeVar
 
 import grpc
 from badgeflow.v1 import (
+    api_key_pb2,
     award_service_pb2,
     event_pb2,
     event_service_pb2,
+    key_service_pb2,
     progress_pb2,
     progress_service_pb2,
     provider_pb2,
@@ -511,3 +513,33 @@ class AsyncBadgeflowClient(ClientBase):
             >>> await watch.wait_subscribed()  # doctest: +SKIP
         """
         return AsyncAwardWatch(self._open(_calls.watch_awards(learner_id, template_id), timeout))
+
+    # -- API keys (admin) ------------------------------------------------------------
+
+    async def create_api_key(self, name: str, role: str) -> key_service_pb2.CreateApiKeyResponse:
+        """Create an API key ("publisher", "reader" or "admin"); `secret` is shown once.
+
+        Example:
+            >>> created = await client.create_api_key("lms-prod", "publisher")  # doctest: +SKIP
+            >>> created.secret[:4]  # doctest: +SKIP
+            'bfk_'
+        """
+        return await self._unary(_calls.create_api_key(name, role))
+
+    async def list_api_keys(self, *, include_revoked: bool = False) -> list[api_key_pb2.ApiKey]:
+        """The API keys, oldest first, without their secrets.
+
+        Example:
+            >>> [k.name for k in await client.list_api_keys()]  # doctest: +SKIP
+            ['lms-prod']
+        """
+        return await self._unary(_calls.list_api_keys(include_revoked))
+
+    async def revoke_api_key(self, key_id: str) -> api_key_pb2.ApiKey:
+        """Revoke a key by its id; refused by servers within their key cache's lifetime.
+
+        Example:
+            >>> (await client.revoke_api_key("3f9a0c1d2e4b")).name  # doctest: +SKIP
+            'lms-prod'
+        """
+        return await self._unary(_calls.revoke_api_key(key_id))

@@ -21,8 +21,10 @@ from typing import Any, TypeVar
 
 import grpc
 from badgeflow.v1 import (
+    api_key_pb2,
     award_service_pb2,
     event_pb2,
+    key_service_pb2,
     progress_pb2,
     progress_service_pb2,
     provider_pb2,
@@ -512,3 +514,37 @@ class BadgeflowClient(ClientBase):
             ...     print(change.kind, change.award.learner_id)
         """
         return AwardWatch(self._open(_calls.watch_awards(learner_id, template_id), timeout))
+
+    # -- API keys (admin) ------------------------------------------------------------
+
+    def create_api_key(self, name: str, role: str) -> key_service_pb2.CreateApiKeyResponse:
+        """Create an API key; `role` is "publisher", "reader" or "admin". The response's
+        `secret` is the whole key, returned this once only. Needs an admin key. Never
+        retried.
+
+        Example:
+            >>> created = client.create_api_key("lms-prod", "publisher")  # doctest: +SKIP
+            >>> created.api_key.key_id, created.secret[:4]  # doctest: +SKIP
+            ('3f9a0c1d2e4b', 'bfk_')
+        """
+        return self._unary(_calls.create_api_key(name, role))
+
+    def list_api_keys(self, *, include_revoked: bool = False) -> list[api_key_pb2.ApiKey]:
+        """The API keys, oldest first, without their secrets. Needs an admin key.
+
+        Example:
+            >>> [(k.key_id, k.name) for k in client.list_api_keys()]  # doctest: +SKIP
+            [('3f9a0c1d2e4b', 'lms-prod')]
+        """
+        return self._unary(_calls.list_api_keys(include_revoked))
+
+    def revoke_api_key(self, key_id: str) -> api_key_pb2.ApiKey:
+        """Revoke a key by its id; servers refuse it within their key cache's lifetime
+        (30 s by default). `NotFound` for an unknown id, `FailedPrecondition` if already
+        revoked. Needs an admin key.
+
+        Example:
+            >>> client.revoke_api_key("3f9a0c1d2e4b").HasField("revoke_time")  # doctest: +SKIP
+            True
+        """
+        return self._unary(_calls.revoke_api_key(key_id))

@@ -34,6 +34,9 @@
     badges revoke AWARD_ID --reason TEXT
     badges retry AWARD_ID                    issue an award on the provider again
     badges provider --learner ID | --template ID
+    keys create --role publisher|reader|admin --name NAME   prints the key once
+    keys list [--all]
+    keys revoke KEY_ID
 
 Every command has `--help`. The options above go before the command or after it.
 `--server` defaults to $BADGEFLOW_SERVER, else
@@ -79,7 +82,16 @@ from collections.abc import Iterable
 
 import grpc
 
-from badgeflow_client.cli import awards, badges, events, progress, providers, rules, templates
+from badgeflow_client.cli import (
+    awards,
+    badges,
+    events,
+    keys,
+    progress,
+    providers,
+    rules,
+    templates,
+)
 from badgeflow_client.cli.console import (
     EXIT_DENIED,
     EXIT_FAILURES,
@@ -159,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="badgectl",
         description="The badgeflow command line: rules, templates, events, progress, "
-        "awards, providers, issuances and badges.",
+        "awards, providers, issuances, badges and API keys.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -174,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         providers.register,
         providers.register_issuances,
         badges.register,
+        keys.register,
     ):
         register(sub)
     return parser
