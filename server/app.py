@@ -97,6 +97,8 @@ class App:
     engine: Engine
     providers: ProviderRuntime
     retention: RetentionSweeper | None = None
+    #: Checks API keys when auth is on (its `lookups` count the database reads).
+    keys: KeyVerifier | None = None
     stopped: bool = False
 
     async def stop(self, grace: float) -> None:
@@ -204,7 +206,17 @@ async def build_server(settings: Settings) -> App:
         },
     )
     retention = RetentionSweeper(runner, settings.event_retention_days).start()
-    return App(server, port, health_servicer, broadcaster, runner, engine, providers, retention)
+    return App(
+        server,
+        port,
+        health_servicer,
+        broadcaster,
+        runner,
+        engine,
+        providers,
+        retention,
+        keys=verifier if settings.auth else None,
+    )
 
 
 def _read_pem(setting: str, path: str) -> bytes:

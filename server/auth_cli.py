@@ -96,11 +96,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def main(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
+def main(argv: Sequence[str], out: TextIO | None = None) -> int:
     """Run `keys ACTION …` (argv without the leading "keys"); return the exit code."""
     args = _parser().parse_args(list(argv))
     try:
-        return _run(args, out)
+        return _run(args, out or sys.stdout)
     except SettingsError as error:
         print(f"badgeflow: {error}", file=sys.stderr)
         return 2
