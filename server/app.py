@@ -83,6 +83,7 @@ KEY_SERVICE_NAME = key_service_pb2.DESCRIPTOR.services_by_name["KeyService"].ful
 #: Every badgeflow service the server offers (health reports each, reflection lists them).
 ALL_SERVICE_NAMES = (*SERVICE_NAMES, KEY_SERVICE_NAME)
 _OVERALL = ""  # the health service's name for the server as a whole
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 @dataclass
@@ -251,7 +252,13 @@ async def _log_security(settings: Settings, runner: TransactionRunner) -> None:
             "set BADGEFLOW_AUTH=on outside a laptop (docs/security.md)",
             extra={"address": settings.grpc_host},
         )
-    elif await runner.read(admin_key_count) == 0:
+    elif not settings.tls_cert_file and settings.grpc_host not in _LOOPBACK:
+        _log.warning(
+            "authentication is on without TLS on a non-loopback interface: API keys cross "
+            "the network in clear unless a proxy terminates TLS (docs/security.md)",
+            extra={"address": settings.grpc_host},
+        )
+    if settings.auth and await runner.read(admin_key_count) == 0:
         _log.warning(
             "authentication is on but no admin key exists: create one with "
             "`python -m server keys create --role admin --name NAME` (docs/security.md)"

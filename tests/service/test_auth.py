@@ -29,7 +29,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from server import auth_cli
-from server.app import ALL_SERVICE_NAMES, build_server
+from server.app import ALL_SERVICE_NAMES, App, build_server
 from server.auth import RPC_ROLES, Role, parse_key_id
 from tests.service.conftest import Secured, secured_settings
 from tests.service.stubs import passed
@@ -363,3 +363,24 @@ async def test_the_first_admin_key_comes_from_the_command_line_on_a_fresh_databa
         [lines[3].split()[0], "publisher", "lms"],
     ]
     assert err == f"badgeflow: API key {key_id} is already revoked\n"
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage().split(":")[0]
+        for r in caplog.get_records("setup")
+        if r.levelno == logging.WARNING and r.name == "badgeflow.app"
+    ]
+
+
+async def test_start_up_warns_when_auth_is_off(app: App, caplog: pytest.LogCaptureFixture) -> None:
+    assert _warnings(caplog) == ["authentication is off", "webhooks are refused"]
+
+
+async def test_start_up_warns_when_no_admin_key_exists(
+    secured: Secured, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert _warnings(caplog) == [
+        "authentication is on but no admin key exists",
+        "webhooks are refused",
+    ]

@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import badgeflow.v1
 import grpc
@@ -371,3 +372,11 @@ def test_auth_is_off_by_default_and_on_takes_on_or_true() -> None:
     assert load_settings({"BADGEFLOW_AUTH": "on"}).auth is True
     assert load_settings({"BADGEFLOW_AUTH": "true"}).auth is True
     assert "webhook_token" not in repr(load_settings({"BADGEFLOW_WEBHOOK_TOKEN": "w" * 32}))
+
+
+def test_docs_security_shows_exactly_the_role_table() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    rows = re.findall(r"^\| `(\w+)\.(\w+)` \| (\w+) \|$", docs, re.M)
+    documented = {f"/badgeflow.v1.{service}/{rpc}": role for service, rpc, role in rows}
+    assert len(rows) == len(documented)
+    assert documented == {method: str(role) for method, role in RPC_ROLES.items()}
