@@ -15,8 +15,7 @@ import time
 from typing import Any
 
 from badgeflow.v1 import event_pb2
-from badgeflow_client import BadgeflowClient
-from google.protobuf import struct_pb2
+from badgeflow_client import BadgeflowClient, payload_json
 
 from bench.context import Context
 from bench.measure import progress
@@ -112,12 +111,12 @@ def _award(url: str, template_external_id: str, awards: int) -> None:
 def _passing_events(count: int) -> list[event_pb2.Event]:
     events = []
     for i in range(count):
-        payload = struct_pb2.Struct()
-        payload.update({"is_passing": True, "course": {"course_key": COURSE}})
+        payload = payload_json({"is_passing": True, "course": {"course_key": COURSE}})
         learner = event_pb2.Learner(
             id=f"earner-{i}", email=f"earner-{i}@example.org", first_name="Earner", last_name=str(i)
         )
-        events.append(event_pb2.Event(id=f"is-{i}", type=PASSED, learner=learner, payload=payload))
+        event = event_pb2.Event(id=f"is-{i}", type=PASSED, learner=learner, payload_json=payload)
+        events.append(event)
     return events
 
 

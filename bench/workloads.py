@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 
 from badgeflow.v1 import event_pb2
-from google.protobuf import struct_pb2
+from badgeflow_client import payload_json
 
 __all__ = [
     "GRADED",
@@ -56,10 +56,10 @@ def template_ids(templates: int) -> list[str]:
 def _event(
     event_id: str, event_type: str, learner: int, payload: dict[str, object]
 ) -> event_pb2.Event:
-    struct = struct_pb2.Struct()
-    struct.update(payload)
     who = event_pb2.Learner(id=f"learner-{learner}", email=f"learner-{learner}@example.org")
-    return event_pb2.Event(id=event_id, type=event_type, learner=who, payload=struct)
+    return event_pb2.Event(
+        id=event_id, type=event_type, learner=who, payload_json=payload_json(payload)
+    )
 
 
 def _passed(event_id: str, learner: int, course: str) -> event_pb2.Event:

@@ -71,6 +71,8 @@ class EventRecord:
     received_at: datetime
     payload: dict[str, Any]
     source: str = ""
+    #: `payload` as JSON text, when the sender gave it so (stored verbatim).
+    payload_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

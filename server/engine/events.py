@@ -32,6 +32,9 @@ class IncomingEvent:
     source: str = ""
     #: (reason code, reason) when the event could not be decoded; it is then rejected.
     defect: tuple[str, str] | None = None
+    #: The payload as the sender's JSON text, when it came as JSON: logged as it is,
+    #: which spares encoding it again.
+    payload_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

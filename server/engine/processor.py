@@ -303,6 +303,7 @@ def _event_record(event: IncomingEvent, now: datetime) -> EventRecord:
         received_at=now,
         payload=event.payload,
         source=event.source,
+        payload_text=event.payload_text,
     )
 
 

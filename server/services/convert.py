@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -101,7 +102,7 @@ def event_from_proto(event: event_pb2.Event) -> IncomingEvent:
         learner = LearnerRecord(lr.id, lr.email, lr.first_name, lr.last_name)
     try:
         occurred = _occurred_at(event)
-        payload = struct_to_dict(event.payload)
+        payload, text = _payload(event)
     except _Undecodable as problem:
         # Decided per event, so one bad event cannot fail the rest of its batch.
         return IncomingEvent(
@@ -114,7 +115,35 @@ def event_from_proto(event: event_pb2.Event) -> IncomingEvent:
         occurred_at=occurred,
         payload=payload,
         source=event.source,
+        payload_text=text,
     )
+
+
+def _payload(event: event_pb2.Event) -> tuple[dict[str, Any], str | None]:
+    """The payload as a dict, and its JSON text when it came as JSON."""
+    raw = event.payload_json
+    if not raw:
+        return struct_to_dict(event.payload), None
+    if event.payload.fields:
+        raise _Undecodable("INVALID_PAYLOAD", "set payload or payload_json, not both")
+    try:
+        text = raw.decode("utf-8")
+        value = _JSON.decode(text)
+    except UnicodeDecodeError:
+        raise _Undecodable("INVALID_PAYLOAD", "payload_json is not UTF-8") from None
+    except ValueError as problem:
+        raise _Undecodable("INVALID_PAYLOAD", f"payload_json is not JSON: {problem}") from None
+    if not isinstance(value, dict):
+        raise _Undecodable("INVALID_PAYLOAD", "payload_json must be a JSON object ({...})")
+    return value, text
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# Built once: `json.loads` with any option builds a new decoder per call.
+_JSON = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def event_to_proto(record: EventRecord) -> event_pb2.Event:

@@ -58,7 +58,7 @@ def insert_events(session: Session, records: Sequence[EventRecord]) -> None:
             r.learner_id,
             time(r.occurred_at),
             time(r.received_at),
-            driver.json(r.payload),
+            driver.json(r.payload) if r.payload_text is None else r.payload_text,
             r.source,
         )
         for r in records

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from badgeflow.v1 import event_pb2, event_service_pb2
-from google.protobuf import struct_pb2
+from badgeflow_client import payload_json
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -85,10 +85,10 @@ def _prepare(sessions: sessionmaker[Session], templates: int) -> None:
 
 
 def _event(i: int, learner: int, type_: str, payload: dict[str, Any]) -> event_pb2.Event:
-    struct = struct_pb2.Struct()
-    struct.update(payload)
     person = event_pb2.Learner(id=f"learner-{learner}", email=f"l{learner}@example.org")
-    return event_pb2.Event(id=f"ev-{i}", type=type_, learner=person, payload=struct)
+    return event_pb2.Event(
+        id=f"ev-{i}", type=type_, learner=person, payload_json=payload_json(payload)
+    )
 
 
 def _passed(course: str) -> dict[str, Any]:

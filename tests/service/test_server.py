@@ -18,12 +18,14 @@ from badgeflow.v1 import (
     rules_pb2,
     template_service_pb2,
 )
+from google.protobuf import json_format
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from server.app import SERVICE_NAMES, App
 from tests.service.stubs import (
+    DEMO_COURSE,
     DEMO_RULES,
     DEMO_TEMPLATE,
     Stubs,
@@ -34,6 +36,8 @@ from tests.service.stubs import (
     undecodable_events,
     unpack,
 )
+
+REJECTED = event_pb2.EVENT_OUTCOME_REJECTED
 
 
 @pytest.fixture
@@ -267,3 +271,57 @@ async def test_undecodable_events_are_rejected_alone(s: Stubs) -> None:
         ("bad-time", event_pb2.EVENT_OUTCOME_REJECTED, "INVALID_OCCURRED_AT"),
         ("good", event_pb2.EVENT_OUTCOME_ACCEPTED, ""),
     ]
+
+
+def _json_event(event_id: str, payload_json: bytes, struct: dict | None = None) -> event_pb2.Event:
+    event = passed(event_id, "ada")
+    event.ClearField("payload")
+    event.payload_json = payload_json
+    if struct is not None:
+        event.payload.update(struct)
+    return event
+
+
+async def test_json_payloads_are_evaluated_and_logged_as_sent(s: Stubs) -> None:
+    await apply_and_activate(s)
+    sent = b'{"is_passing": true, "course": {"course_key": "%s"}, "note": "caf\xc3\xa9"}' % (
+        DEMO_COURSE.encode()
+    )
+    events = [
+        _json_event("j-both", b'{"is_passing": true}', struct={"is_passing": True}),
+        _json_event("j-list", b"[1, 2]"),
+        _json_event("j-nan", b'{"score": NaN}'),
+        _json_event("j-utf8", b'{"note": "\xff"}'),
+        _json_event("j-broken", b'{"is_passing": tru'),
+        _json_event("j-good", sent),
+    ]
+    reply = await s.events.PublishEvents(event_service_pb2.PublishEventsRequest(events=events))
+    assert [(r.event_id, r.outcome, r.reason_code, r.reason) for r in reply.results] == [
+        ("j-both", REJECTED, "INVALID_PAYLOAD", "set payload or payload_json, not both"),
+        ("j-list", REJECTED, "INVALID_PAYLOAD", "payload_json must be a JSON object ({...})"),
+        (
+            "j-nan",
+            REJECTED,
+            "INVALID_PAYLOAD",
+            "payload_json is not JSON: NaN is not a JSON number",
+        ),
+        ("j-utf8", REJECTED, "INVALID_PAYLOAD", "payload_json is not UTF-8"),
+        (
+            "j-broken",
+            REJECTED,
+            "INVALID_PAYLOAD",
+            "payload_json is not JSON: Expecting value: line 1 column 16 (char 15)",
+        ),
+        ("j-good", event_pb2.EVENT_OUTCOME_ACCEPTED, "", ""),
+    ]
+    view = await s.progress.ListLearnerAwards(
+        progress_service_pb2.ListLearnerAwardsRequest(learner_id="ada")
+    )
+    (award,) = view.awards
+    (earned_by,) = award.events
+    assert (award.award.template_id, earned_by.id) == (DEMO_TEMPLATE, "j-good")
+    assert json_format.MessageToDict(earned_by.payload) == {
+        "is_passing": True,
+        "course": {"course_key": DEMO_COURSE},
+        "note": "café",
+    }

@@ -37,7 +37,7 @@ from badgeflow_client.errors import (
     from_aio_call,
     from_rpc_error,
 )
-from badgeflow_client.events import event_from_dict
+from badgeflow_client.events import event_from_dict, payload_json
 from badgeflow_client.pagers import AsyncPager, Pager
 from badgeflow_client.publisher import (
     DEFAULT_LINGER_MS,
@@ -81,4 +81,5 @@ __all__ = [
     "event_from_dict",
     "from_aio_call",
     "from_rpc_error",
+    "payload_json",
 ]

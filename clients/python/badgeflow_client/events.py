@@ -17,7 +17,7 @@ One event per line, as a JSON object:
 - `learner` is optional here (the server rejects an event without a learner id, with a
   reason); its keys are `id`, `email`, `first_name`, `last_name`, all strings.
 - `payload` is an optional JSON object; rule key paths such as `course.course_key` are
-  relative to it.
+  relative to it. It travels as `Event.payload_json` (compact JSON bytes).
 - `source` is an optional string naming the sending platform.
 
 Any other key is an error, so a typo such as "ocurred_at" is caught before sending.
@@ -25,13 +25,14 @@ Any other key is an error, so a typo such as "ocurred_at" is caught before sendi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from badgeflow.v1 import event_pb2
 
-__all__ = ["event_from_dict"]
+__all__ = ["event_from_dict", "payload_json"]
 
 _TOP_LEVEL_KEYS = ("id", "type", "occurred_at", "learner", "payload", "source")
 _LEARNER_KEYS = ("id", "email", "first_name", "last_name")
@@ -85,8 +86,8 @@ def event_from_dict(obj: Mapping[str, Any]) -> event_pb2.Event:
     Example:
         >>> event = event_from_dict({"id": "e1", "type": "course_passed",
         ...                          "learner": {"id": "L1"}, "payload": {"score": 0.9}})
-        >>> event.learner.id, event.payload["score"]
-        ('L1', 0.9)
+        >>> event.learner.id, event.payload_json
+        ('L1', b'{"score":0.9}')
     """
     if not isinstance(obj, Mapping):
         raise ValueError(f"an event must be a JSON object, not {type(obj).__name__}")
@@ -106,8 +107,23 @@ def event_from_dict(obj: Mapping[str, Any]) -> event_pb2.Event:
             raise ValueError(
                 f"payload must be an object, not {type(payload).__name__}: {payload!r}"
             )
-        try:
-            event.payload.update(payload)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"payload cannot be stored: {error}") from None
+        event.payload_json = payload_json(payload)
     return event
+
+
+def payload_json(payload: Mapping[str, Any]) -> bytes:
+    """A payload as the `Event.payload_json` bytes: compact UTF-8 JSON, which the server
+    reads far faster than a `Struct` (and building it is faster too).
+
+    Raises ValueError for what JSON cannot carry (NaN, infinity, non-string keys' values
+    such as sets or bytes, unpaired surrogates).
+
+    Example:
+        >>> payload_json({"is_passing": True, "course": {"course_key": "course-v1:X"}})
+        b'{"is_passing":true,"course":{"course_key":"course-v1:X"}}'
+    """
+    try:
+        text = json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8")
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"payload cannot be stored: {error}") from None

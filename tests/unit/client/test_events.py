@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from badgeflow.v1 import event_pb2
 from badgeflow_client import event_from_dict
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 
 PASSED = "org.openedx.learning.course.passing.status.updated.v1"
 
@@ -32,8 +32,7 @@ def test_full_event() -> None:
             "source": "openedx",
         }
     )
-    payload = struct_pb2.Struct()
-    payload.update({"is_passing": True, "course": {"course_key": "course-v1:X"}, "tags": ["a", 1]})
+    payload = b'{"is_passing":true,"course":{"course_key":"course-v1:X"},"tags":["a",1]}'
     assert event == event_pb2.Event(
         id="evt-1",
         type=PASSED,
@@ -41,7 +40,7 @@ def test_full_event() -> None:
         learner=event_pb2.Learner(
             id="L1", email="ada@example.org", first_name="Ada", last_name="Lovelace"
         ),
-        payload=payload,
+        payload_json=payload,
         source="openedx",
     )
 
@@ -111,6 +110,11 @@ def test_offset_is_converted_to_utc() -> None:
             {"id": "e", "type": "t", "payload": [1]},
             "payload must be an object, not list: [1]",
             id="payload-not-object",
+        ),
+        pytest.param(
+            {"id": "e", "type": "t", "payload": {"score": float("nan")}},
+            "payload cannot be stored: Out of range float values are not JSON compliant",
+            id="payload-nan",
         ),
         pytest.param(
             {"id": "e", "type": "t", "source": None},

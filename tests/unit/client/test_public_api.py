@@ -41,6 +41,7 @@ EXPECTED = {
     "event_from_dict",
     "from_aio_call",
     "from_rpc_error",
+    "payload_json",
 }
 
 
