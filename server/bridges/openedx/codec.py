@@ -68,7 +68,10 @@ def decode(event_type: str, data: bytes, writer_schema: Any = None) -> dict[str,
     reader = schema_for(event_type)
     stream = io.BytesIO(data)
     try:
-        record = fastavro.schemaless_reader(stream, writer_schema or reader, reader)
+        if writer_schema is None:  # Redis: written with exactly this schema
+            record = fastavro.schemaless_reader(stream, reader, None)
+        else:
+            record = fastavro.schemaless_reader(stream, writer_schema, reader)
     except Exception as exc:  # EOFError, UnicodeDecodeError, fastavro's resolution errors…
         raise DecodeError(f"not a {event_type} Avro payload: {_why(exc)}") from exc
     if stream.tell() != len(data):

@@ -48,6 +48,7 @@ __all__ = [
     "SOURCELIB",
     "AwardAnnouncer",
     "BadgeSink",
+    "Learners",
     "RedisBadgeSink",
     "UserDirectory",
     "award_envelope",
@@ -89,6 +90,14 @@ class UserDirectory:
     async def learner_ids(self) -> AsyncIterator[str]:
         async for learner_id, _ in self._redis.hscan_iter(self._key, count=1000):
             yield learner_id.decode()
+
+
+class Learners(Protocol):
+    """The learners to look up and catch up on (`UserDirectory`, or a process's own)."""
+
+    async def get(self, learner_id: str) -> OpenedxUser | None: ...
+
+    def learner_ids(self) -> AsyncIterator[str]: ...
 
 
 class BadgeSink(Protocol):
@@ -181,7 +190,7 @@ class AwardAnnouncer:
         self,
         client: AsyncBadgeflowClient,
         sink: BadgeSink,
-        users: UserDirectory,
+        users: Learners,
         since: datetime,
         *,
         catch_up_seconds: float = DEFAULT_CATCH_UP_SECONDS,

@@ -18,7 +18,7 @@ from server.bridges.openedx.forwarding import Forwarder
 from server.bridges.openedx.publish_back import AwardAnnouncer, RedisBadgeSink, UserDirectory
 from server.bridges.openedx.redis_streams import RedisStreamBridge, StreamPosition
 
-__all__ = ["BridgeStartError", "run"]
+__all__ = ["BridgeStartError", "close_publisher", "run"]
 
 _LOG = logging.getLogger("badgeflow.bridge.openedx")
 PUBLISHER_CLOSE_TIMEOUT = 10.0
@@ -55,19 +55,20 @@ async def _first_start(redis: aioredis.Redis, key: str) -> datetime:
 
 async def run(config: BridgeConfig, stop: asyncio.Event) -> None:
     """Run until `stop` is set; raises `BridgeStartError` if it cannot start."""
-    if config.kafka_bootstrap_servers:
-        from server.bridges.openedx.kafka_bus import run_kafka
+    async with AsyncBadgeflowClient(config.server) as client:
+        if config.kafka_bootstrap_servers:
+            from server.bridges.openedx.kafka_client import run_kafka
 
-        await run_kafka(config, stop)
-        return
-    redis = aioredis.from_url(config.redis_url, socket_connect_timeout=config.connect_timeout)
-    try:
-        await _check_redis(redis, config)
-        async with AsyncBadgeflowClient(config.server) as client:
+            await _check_badgeflow(client, config)
+            await run_kafka(config, stop, client)
+            return
+        redis = aioredis.from_url(config.redis_url, socket_connect_timeout=config.connect_timeout)
+        try:
+            await _check_redis(redis, config)
             await _check_badgeflow(client, config)
             await _run_redis(config, redis, client, stop)
-    finally:
-        await redis.aclose()
+        finally:
+            await redis.aclose()
 
 
 async def _run_redis(
@@ -101,10 +102,10 @@ async def _run_redis(
                 )
                 tasks.create_task(announcer.run(stop))
     finally:
-        await _close(publisher)
+        await close_publisher(publisher)
 
 
-async def _close(publisher: AsyncEventPublisher) -> None:
+async def close_publisher(publisher: AsyncEventPublisher) -> None:
     """Close the publisher. Every batch was settled before this, so nothing waits for
     an acknowledgement; if badgeflow does not end the stream in time the SDK cancels it
     and its runner re-raises that CancelledError, which is not ours to propagate."""
