@@ -6,7 +6,6 @@ page's events at a time."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import func, select
@@ -41,12 +40,16 @@ def learner_event_counts(
     return [(learner_id, count) for learner_id, count in session.execute(stmt)]
 
 
+# EventRecord's fields in order, without `payload_text` (a log row holds the payload once).
+_EVENT_COLUMNS = ("id", "type", "learner_id", "occurred_at", "received_at", "payload", "source")
+
+
 def learner_events(
     session: Session, learner_ids: Sequence[str], types: Collection[str]
 ) -> list[EventRecord]:
     """The learners' events of the types, in the order they happened (then by id)."""
     table = Event.__table__
-    columns = [table.c[f.name] for f in dataclasses.fields(EventRecord)]
+    columns = [table.c[name] for name in _EVENT_COLUMNS]
     found: list[EventRecord] = []
     for ids in chunks(sorted(set(learner_ids))):
         # Core rows, not ORM instances: a replay reads many events once and never
