@@ -57,7 +57,7 @@ def split_name(full_name: str) -> tuple[str, str]:
     >>> split_name("  Ada   King Lovelace ")
     ('Ada', 'King Lovelace')
     """
-    parts = full_name.split(None, 1)
+    parts = full_name.strip().split(None, 1)
     return (parts[0] if parts else "", parts[1] if len(parts) > 1 else "")
 
 
