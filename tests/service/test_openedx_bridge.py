@@ -374,3 +374,76 @@ async def test_events_become_awards_published_back_in_open_edx_format(
         "description": "Pass any course",
         "image_url": None,
     }
+
+
+REVOKED = "org.openedx.learning.badge.revoked.v1"
+
+
+async def test_a_revocation_made_while_the_bridge_was_down_is_published_on_restart(
+    bus: Bus, client: AsyncBadgeflowClient, start_bridge: BridgeFactory
+) -> None:
+    bus.add(entry(PASSED, passing_payload(7, "Ada King Lovelace")))
+    first = start_bridge()
+    await until(lambda: len(bus.entries_of(AWARDED)) == 1, "the award on the stream", first)
+    assert await first.stop(signal.SIGTERM) == 0
+    (award,) = [la.award for la in (await client.learner_awards("7")).awards]
+    await client.revoke_award(award.id, "granted in error")
+
+    second = start_bridge()
+    await until(lambda: len(bus.entries_of(REVOKED)) == 1, "the revocation on the stream", second)
+    assert await second.stop(signal.SIGTERM) == 0
+
+    ((_, awarded),) = decode_badges(bus, AWARDED)
+    ((fields, revoked),) = decode_badges(bus, REVOKED)
+    assert revoked == awarded  # the same badge (uuid), learner and template
+    assert fields[b"type"] == REVOKED.encode()
+    assert second.last("award catch-up done")["published"] == 1
+
+
+async def test_entries_left_pending_by_a_dead_consumer_are_claimed(
+    bus: Bus, client: AsyncBadgeflowClient, start_bridge: BridgeFactory
+) -> None:
+    for user_id in (7, 8, 9):
+        bus.add(entry(PASSED, passing_payload(user_id, "Ada Lovelace")))
+    bus.r.xgroup_create(bus.stream, "badgeflow.learning-badges-lifecycle", id="0")
+    group = "badgeflow.learning-badges-lifecycle"
+    bus.r.xreadgroup(group, "badgeflow.2", {bus.stream: ">"}, count=3)  # then it died
+    assert bus.group()["pending"] == 3
+
+    bridge = start_bridge("--claim-idle-ms", "1")
+    await until(lambda: len(bus.entries_of(AWARDED)) == 3, "three awards", bridge)
+    await until(lambda: bus.group()["pending"] == bus.group()["lag"] == 0, "all settled", bridge)
+    assert await bridge.stop(signal.SIGTERM) == 0
+    assert await awarded_learners(client) == {"7": 1, "8": 1, "9": 1}
+    assert bridge.last("stopped")["accepted"] == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(
+            {"url": "redis://127.0.0.1:1/0"},
+            "the event bus's Redis at redis://127.0.0.1:1/0 is unreachable: ",
+            id="redis-down",
+        ),
+        pytest.param(
+            {"server": "127.0.0.1:1"},
+            "badgeflow at 127.0.0.1:1 is unreachable: ",
+            id="badgeflow-down",
+        ),
+        pytest.param(
+            {"url": "http://127.0.0.1:6379"},
+            "error: OPENEDX_REDIS_URL must start with redis://, rediss:// or unix://, "
+            "got 'http://127.0.0.1:6379'",
+            id="bad-url",
+        ),
+    ],
+)
+async def test_the_bridge_refuses_to_start_and_says_why(
+    options: dict[str, str], message: str, start_bridge: BridgeFactory
+) -> None:
+    bridge = start_bridge(**options)
+    code = await asyncio.to_thread(bridge.process.wait, 60)
+    await bridge.stop(signal.SIGTERM)
+    assert code == 2
+    assert [m for m in bridge.messages() if m.startswith(message)] != [], bridge.messages()
