@@ -49,17 +49,26 @@ _INSERT_VALUES = "(" + ", ".join("JSON(?)" if c in _JSON_COLUMNS else "?" for c 
 # promised for a multi-row INSERT.
 _RETURNING = "RETURNING id, learner_id, template_id, sequence"
 _INSERT_CHUNK = 200  # 14 parameters a row, well under SQLite's limit
+_SELECT_LATEST = (
+    f"SELECT a.id, a.{', a.'.join(_COLUMNS)} FROM awards a"
+    " WHERE a.sequence = (SELECT MAX(b.sequence) FROM awards b"
+    " WHERE b.learner_id = a.learner_id AND b.template_id = a.template_id)"
+)
 
 
 def latest_awards(session: Session, keys: Collection[Key]) -> dict[Key, AwardRecord]:
-    """The highest sequence per key: what a repeatable badge's next award builds on."""
+    """The highest sequence per key: what a repeatable badge's next award builds on.
+
+    Driver-level (see `_driver`; ingest asks this for every batch) and selected by
+    learner: most learners hold no award, and the unique index answers for them."""
     wanted = set(keys)
-    template_ids = sorted({template_id for _, template_id in wanted})
+    driver = Driver(session)
     found: dict[Key, AwardRecord] = {}
     for learner_ids in chunks(sorted({learner_id for learner_id, _ in wanted})):
-        for row in _fetch(session, _latest_statement(learner_ids, template_ids)):
-            if (row.learner_id, row.template_id) in wanted:
-                found[(row.learner_id, row.template_id)] = _to_record(row)
+        where, params = driver.is_in("a.learner_id", learner_ids)
+        for row in driver.query(f"{_SELECT_LATEST} AND {where}", params):
+            if (row[1], row[2]) in wanted:
+                found[(row[1], row[2])] = _from_driver_row(driver, row)
     return found
 
 
@@ -127,23 +136,6 @@ def learner_awards(session: Session, learner_id: str) -> list[AwardRecord]:
     return [_to_record(row) for row in _fetch(session, stmt)]
 
 
-def _latest_statement(learner_ids: Sequence[str], template_ids: Sequence[str]) -> Any:
-    latest = (
-        select(Award.learner_id, Award.template_id, func.max(Award.sequence).label("sequence"))
-        .where(Award.learner_id.in_(learner_ids), Award.template_id.in_(template_ids))
-        .group_by(Award.learner_id, Award.template_id)
-        .subquery()
-    )
-    return select(Award).join(
-        latest,
-        and_(
-            Award.learner_id == latest.c.learner_id,
-            Award.template_id == latest.c.template_id,
-            Award.sequence == latest.c.sequence,
-        ),
-    )
-
-
 def _fetch(session: Session, stmt: Any) -> Sequence[Award]:
     # populate_existing: Core updates bypass the identity map, so never trust a cached row.
     return session.scalars(stmt.execution_options(populate_existing=True)).all()
@@ -166,6 +158,27 @@ def _to_driver_row(driver: Driver, award: AwardRecord) -> tuple[Any, ...]:
         driver.json([[e.kind, e.name, e.value] for e in award.evidence]),
         award.origin.value,
         award.grant_reason,
+    )
+
+
+def _from_driver_row(driver: Driver, row: Sequence[Any]) -> AwardRecord:
+    """An award from `_SELECT_LATEST`'s columns (id, then `_COLUMNS`)."""
+    return AwardRecord(
+        id=row[0],
+        learner_id=row[1],
+        template_id=row[2],
+        badge=row[3],
+        sequence=row[4],
+        state=AwardState(row[5]),
+        awarded_at=driver.read_time(row[6]),
+        revoked_at=None if row[7] is None else driver.read_time(row[7]),
+        revoked_by=None if row[8] is None else RevokedBy(row[8]),
+        revoke_reason=row[9],
+        event_ids=tuple(driver.read_json(row[10])),
+        expires_at=None if row[11] is None else driver.read_time(row[11]),
+        evidence=tuple(EvidenceItem(*item) for item in driver.read_json(row[12])),
+        origin=AwardOrigin(row[13]),
+        grant_reason=row[14],
     )
 
 

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Session
 from server.domain import AwardRecord, OutboxItem, ProgressRecord
 from server.engine.processor import BatchChanges, Key
 from server.store import awards, events, learners, outbox, progress
-from server.store._driver import Driver
-from server.store._statements import chunks
 
 __all__ = ["SqlBatchStore"]
 
@@ -26,10 +24,8 @@ class SqlBatchStore:
     def load_state(
         self, keys: Collection[Key]
     ) -> tuple[dict[Key, ProgressRecord], dict[Key, AwardRecord]]:
-        holders = _learners_with_awards(self._session, {learner for learner, _ in keys})
-        with_awards = [key for key in keys if key[0] in holders]
-        latest = awards.latest_awards(self._session, with_awards) if with_awards else {}
-        return progress.load_progress(self._session, keys), latest
+        session = self._session
+        return progress.load_progress(session, keys), awards.latest_awards(session, keys)
 
     def write(self, changes: BatchChanges) -> None:
         session = self._session
@@ -52,15 +48,3 @@ class SqlBatchStore:
                 for identity, action in changes.outbox
             ]
             outbox.enqueue(session, items, changes.events[0].received_at)
-
-
-def _learners_with_awards(session: Session, learner_ids: Collection[str]) -> set[str]:
-    """Which learners hold any award row: most events are about learners with none, and
-    this index-only probe spares them the latest-award query."""
-    driver = Driver(session)
-    found: set[str] = set()
-    for chunk in chunks(list(learner_ids)):
-        where, params = driver.is_in("learner_id", chunk)
-        sql = f"SELECT DISTINCT learner_id FROM awards WHERE {where}"
-        found.update(row[0] for row in driver.query(sql, params))
-    return found
