@@ -16,9 +16,25 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PY) -m pip install --quiet -e clients/python -e '.[dev]'
 	touch $(STAMP)
 
+# `make run OPENEDX_REDIS_URL=redis://… OPENEDX_TOPIC_PREFIX=abc` (or
+# OPENEDX_KAFKA_BOOTSTRAP_SERVERS=…) also runs the Open edX bridge next to the server
+# (docs/openedx.md); Ctrl-C stops both. Without them `make run` is the server alone.
+OPENEDX_BUS := $(strip $(OPENEDX_REDIS_URL)$(OPENEDX_KAFKA_BOOTSTRAP_SERVERS))
+
 run: setup
+ifeq ($(OPENEDX_BUS),)
 	BADGEFLOW_LOG_FORMAT=$${BADGEFLOW_LOG_FORMAT:-text} \
 	BADGEFLOW_PROVIDER_EMULATOR=$${BADGEFLOW_PROVIDER_EMULATOR-demo} $(PY) -m server
+else
+	BADGEFLOW_LOG_FORMAT=$${BADGEFLOW_LOG_FORMAT:-text} \
+	BADGEFLOW_PROVIDER_EMULATOR=$${BADGEFLOW_PROVIDER_EMULATOR-demo} $(PY) -m server & server=$$!; \
+	OPENEDX_REDIS_URL='$(OPENEDX_REDIS_URL)' \
+	OPENEDX_KAFKA_BOOTSTRAP_SERVERS='$(OPENEDX_KAFKA_BOOTSTRAP_SERVERS)' \
+	BADGEFLOW_LOG_FORMAT=$${BADGEFLOW_LOG_FORMAT:-text} \
+	$(PY) -m server.bridges.openedx --connect-timeout 60 & bridge=$$!; \
+	trap 'kill -TERM $$bridge $$server 2>/dev/null' INT TERM; \
+	wait $$bridge; status=$$?; kill -TERM $$server 2>/dev/null; wait $$server; exit $$status
+endif
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

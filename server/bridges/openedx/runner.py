@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from badgeflow_client.aio import AsyncBadgeflowClient
-from badgeflow_client.errors import BadgeflowError
+from badgeflow_client.errors import BadgeflowError, Unavailable
 from badgeflow_client.publisher import AsyncEventPublisher
 from redis.exceptions import RedisError
 
@@ -22,6 +23,7 @@ __all__ = ["BridgeStartError", "close_publisher", "run"]
 
 _LOG = logging.getLogger("badgeflow.bridge.openedx")
 PUBLISHER_CLOSE_TIMEOUT = 10.0
+STARTUP_RETRY_SECONDS = 0.5
 
 
 class BridgeStartError(RuntimeError):
@@ -38,12 +40,21 @@ async def _check_redis(redis: aioredis.Redis, config: BridgeConfig) -> None:
 
 
 async def _check_badgeflow(client: AsyncBadgeflowClient, config: BridgeConfig) -> None:
-    try:
-        await asyncio.wait_for(client.get_rules(), config.connect_timeout)
-    except (BadgeflowError, TimeoutError) as exc:
-        raise BridgeStartError(
-            f"badgeflow at {config.server} is unreachable: {exc or 'timed out'}"
-        ) from exc
+    """Wait up to `connect_timeout` for badgeflow to answer (it may still be starting,
+    e.g. next to the bridge under `make run`)."""
+    deadline = time.monotonic() + config.connect_timeout
+    while True:
+        try:
+            await asyncio.wait_for(client.get_rules(), max(0.1, deadline - time.monotonic()))
+            return
+        except (Unavailable, TimeoutError) as exc:
+            if time.monotonic() + STARTUP_RETRY_SECONDS >= deadline:
+                raise BridgeStartError(
+                    f"badgeflow at {config.server} is unreachable: {exc or 'timed out'}"
+                ) from exc
+        except BadgeflowError as exc:
+            raise BridgeStartError(f"badgeflow at {config.server} refused: {exc}") from exc
+        await asyncio.sleep(STARTUP_RETRY_SECONDS)
 
 
 async def _first_start(redis: aioredis.Redis, key: str) -> datetime:
