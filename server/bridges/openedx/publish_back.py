@@ -220,14 +220,22 @@ class AwardAnnouncer:
     async def _watch(self, stop: asyncio.Event) -> None:
         watch = self._client.watch_awards()
         stopper = asyncio.create_task(_cancel_on(stop, watch))
+        catch_up: asyncio.Task[int] | None = None
         try:
             await watch.wait_subscribed()
-            await self.catch_up()
+            # Live changes are published while the catch-up runs: both are idempotent.
+            catch_up = asyncio.create_task(self.catch_up())
+            catch_up.add_done_callback(lambda task: _end_watch_if_failed(task, watch))
             async for change in watch:
                 await self.announce(_change(change.kind, change.award))
+            await catch_up
         finally:
             stopper.cancel()
             watch.cancel()
+            if catch_up is not None and not catch_up.done():
+                catch_up.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await catch_up
 
     def floor(self) -> datetime:
         oldest = datetime.fromtimestamp(time.time() - self._catch_up_seconds, UTC)
@@ -236,15 +244,14 @@ class AwardAnnouncer:
     async def catch_up(self) -> int:
         """Publish the changes since the floor of every known learner; returns how many
         were new (not published before)."""
-        floor, started, before = self.floor(), time.perf_counter(), self.published
+        floor, started, new = self.floor(), time.perf_counter(), 0
         limit = asyncio.Semaphore(_CATCH_UP_CONCURRENCY)
         learners = [learner_id async for learner_id in self._users.learner_ids()]
         found = await asyncio.gather(*(self._learner_changes(i, floor, limit) for i in learners))
         for change in sorted((c for cs in found for c in cs), key=lambda c: c.when):
-            await self.announce(change)
+            new += await self.announce(change)
         if isinstance(self._sink, RedisBadgeSink):
             await self._sink.forget_before(floor.timestamp() - 86400)
-        new = self.published - before
         _LOG.info(
             "award catch-up done",
             extra={
@@ -307,6 +314,12 @@ class AwardAnnouncer:
                 template.provider, template.external_id, template.name, template.description
             )
         return self._templates[template_id]
+
+
+def _end_watch_if_failed(task: asyncio.Task[int], watch: Any) -> None:
+    """A failed catch-up ends the watch, so `run` subscribes (and catches up) again."""
+    if not task.cancelled() and task.exception() is not None:
+        watch.cancel()
 
 
 async def _cancel_on(stop: asyncio.Event, watch: Any) -> None:
