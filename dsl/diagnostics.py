@@ -60,6 +60,7 @@ CODES: Mapping[str, str] = {
     "E109": "template id is not quoted",
     "E110": "'count' without 'of (on EVENT ...)'",
     "E111": "'between' instead of 'during'",
+    "E112": "a condition nested too deeply",
     "E201": "unknown event alias",
     "E202": "event alias declared twice",
     "E203": "unknown field",

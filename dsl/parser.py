@@ -67,6 +67,8 @@ def parse(name: str, text: str) -> ParseResult:
     lines = SourceLines({name: text})
     try:
         tree = _lark().parse(text)
+        if (deepest := _too_deep(tree)) is not None:
+            return ParseResult(None, _nesting_diagnostic(deepest, name, lines))
         return ParseResult(_ToAst(name).transform(tree), None)
     except VisitError as exc:
         problem = exc.orig_exc
@@ -76,6 +78,36 @@ def parse(name: str, text: str) -> ParseResult:
         return ParseResult(None, diagnostic)
     except UnexpectedInput as exc:
         return ParseResult(None, _describe_syntax_error(exc, name, text, lines))
+
+
+# ---- nesting -----------------------------------------------------------------------
+
+#: Deepest parse tree accepted: every later stage (AST, checker, compiler, the generated
+#: predicate) recurses once or more per level, so a deeper tree would exhaust Python's
+#: stack. Each `and` / `or` / `not` adds a level; a real rule stays far below.
+MAX_NESTING = 100
+
+
+def _too_deep(tree: lark.Tree) -> lark.Tree | None:
+    """The first subtree past `MAX_NESTING` levels, found without recursing."""
+    stack: list[tuple[lark.Tree, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return node
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
+    return None
+
+
+def _nesting_diagnostic(node: lark.Tree, name: str, lines: SourceLines) -> Diagnostic:
+    meta = node.meta
+    span = Span(name, meta.line, meta.column, meta.end_line, meta.end_column)
+    return lines.make(
+        "E112",
+        f"this condition nests more than {MAX_NESTING} levels deep (each and, or, not adds one)",
+        span,
+        "split the condition: use `in [...]` for a list of values, or several requirements",
+    )
 
 
 # ---- syntax errors -----------------------------------------------------------------

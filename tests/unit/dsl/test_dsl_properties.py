@@ -4,6 +4,7 @@ random payloads."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import dsl
 from dsl import ast
 from dsl.checker import check_files
 from dsl.diagnostics import SourceLines
-from dsl.parser import parse
+from dsl.parser import MAX_NESTING, parse
 
 CASES = Path(__file__).parents[2] / "dsl" / "cases"
 VALID_SOURCES = [
@@ -144,6 +145,45 @@ def test_random_token_soup_only_produces_diagnostics(text: str) -> None:
 @given(mutated_source())
 def test_mutated_valid_files_only_produce_diagnostics(text: str) -> None:
     assert_only_diagnostics(text)
+
+
+@st.composite
+def nested_condition(draw: st.DrawFn) -> tuple[str, int, bool]:
+    """A condition built by wrapping `is_passing` in and / or / not / parentheses, how
+    many of those wrappers add a level to the parse tree, and its value when
+    `is_passing` is true."""
+    text, levels, value = "is_passing", 0, True
+    for kind in draw(st.lists(st.sampled_from(["and", "or", "not", "()"]), max_size=300)):
+        if kind == "()":
+            text = f"({text})"  # parentheses only group: no level of their own
+        elif kind == "not":
+            text, levels, value = f"not ({text})", levels + 1, not value
+        else:
+            text, levels = f"({text}) {kind} is_passing", levels + 1
+            value = value or kind == "or"
+    return text, levels, value
+
+
+@SETTINGS
+@given(nested_condition())
+def test_deep_conditions_compile_or_are_refused_with_e112(case: tuple[str, int, bool]) -> None:
+    """However deep, a condition is compiled and runs, or is refused with E112: never a
+    RecursionError somewhere in the parser, checker, compiler or the generated code."""
+    condition, levels, value = case
+    source = (
+        'event passed = "org.openedx.learning.course.passing.status.updated.v1"\n'
+        f'badge "b" {{ template credly "t" require on passed where {condition} }}\n'
+    )
+    files = [dsl.SourceFile("deep.badge", source)]
+    codes = [d.code for d in dsl.check(files)]
+    if levels > MAX_NESTING:
+        assert codes == ["E112"]
+        return
+    if codes == ["E112"]:
+        return  # near the limit the file's own levels count too
+    assert codes == []
+    (trigger,) = dsl.compile_rules(files).badges[0].groups[0].requirements[0].triggers
+    assert trigger.accepts({"is_passing": True}, datetime(2027, 1, 1, tzinfo=UTC)) is value
 
 
 # ---- (b) compiled predicates agree with the reference interpreter --------------------
