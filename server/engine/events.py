@@ -12,7 +12,7 @@ from server.domain import LearnerRecord
 
 __all__ = ["MAX_ID_LENGTH", "EventAck", "IncomingEvent", "Outcome", "rejection"]
 
-#: Ids and types longer than this are refused rather than truncated.
+#: Ids, types, learner fields and sources longer than this are refused, not truncated.
 MAX_ID_LENGTH = 255
 
 
@@ -78,4 +78,26 @@ def rejection(event: IncomingEvent) -> EventAck | None:
             "LEARNER_ID_TOO_LONG",
             f"event.learner.id is longer than {MAX_ID_LENGTH} characters",
         )
+    return _text_rejection(event, event.learner)
+
+
+def _text_rejection(event: IncomingEvent, learner: LearnerRecord) -> EventAck | None:
+    """The short text fields: bounded, and free of U+0000 (which PostgreSQL cannot
+    store; refusing it everywhere keeps the two stores alike)."""
+    fields = {
+        "id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "learner.id": learner.id,
+        "learner.email": learner.email,
+        "learner.first_name": learner.first_name,
+        "learner.last_name": learner.last_name,
+    }
+    for name, value in fields.items():
+        if "\x00" in value:
+            return _reject(event, "INVALID_TEXT", f"event.{name} holds U+0000; remove it")
+        if len(value) > MAX_ID_LENGTH:
+            return _reject(
+                event, "TEXT_TOO_LONG", f"event.{name} is longer than {MAX_ID_LENGTH} characters"
+            )
     return None

@@ -50,13 +50,22 @@ _REVOKED_BY = {
 }
 
 
-def _value(value: struct_pb2.Value) -> Any:
+#: Largest payload accepted, in bytes (JSON text, or the Struct's encoded size).
+MAX_PAYLOAD_BYTES = 64 * 1024
+#: Deepest payload accepted (objects and lists within each other).
+MAX_PAYLOAD_DEPTH = 32
+
+
+def _value(value: struct_pb2.Value, depth: int) -> Any:
     # Ordered by how often payloads hold each kind; this runs for every payload field.
     kind = value.WhichOneof("kind")
     if kind == "string_value":
-        return value.string_value
+        text = value.string_value
+        if "\x00" in text:
+            raise _Undecodable("INVALID_PAYLOAD", _NUL)
+        return text
     if kind == "struct_value":
-        return struct_to_dict(value.struct_value)
+        return _struct(value.struct_value, depth + 1)
     if kind == "bool_value":
         return value.bool_value
     if kind == "number_value":
@@ -69,7 +78,9 @@ def _value(value: struct_pb2.Value) -> Any:
         # naturally in the event log. Rules compare numbers by value either way.
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
     if kind == "list_value":
-        return [_value(v) for v in value.list_value.values]
+        if depth >= MAX_PAYLOAD_DEPTH:
+            raise _Undecodable("PAYLOAD_TOO_DEEP", _TOO_DEEP)
+        return [_value(v, depth + 1) for v in value.list_value.values]
     return None
 
 
@@ -81,10 +92,21 @@ class _Undecodable(ValueError):
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as plain data; raises ValueError for what an event payload may not
+    hold (see `MAX_PAYLOAD_DEPTH`, NaN, U+0000)."""
+    return _struct(struct, 1)
+
+
+def _struct(struct: struct_pb2.Struct, depth: int) -> dict[str, Any]:
+    if depth > MAX_PAYLOAD_DEPTH:
+        raise _Undecodable("PAYLOAD_TOO_DEEP", _TOO_DEEP)
     # Keys then lookups: the map's `items()` is the pure-Python Mapping mixin, slower
     # than iterating and indexing the C container.
     fields = struct.fields
-    return {key: _value(fields[key]) for key in fields}
+    found = {key: _value(fields[key], depth) for key in fields}
+    if any("\x00" in key for key in found):
+        raise _Undecodable("INVALID_PAYLOAD", _NUL)
+    return found
 
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -123,19 +145,67 @@ def _payload(event: event_pb2.Event) -> tuple[dict[str, Any], str | None]:
     """The payload as a dict, and its JSON text when it came as JSON."""
     raw = event.payload_json
     if not raw:
-        return struct_to_dict(event.payload), None
+        if event.payload.ByteSize() > MAX_PAYLOAD_BYTES:
+            raise _Undecodable("PAYLOAD_TOO_LARGE", _too_large(event.payload.ByteSize()))
+        return _struct(event.payload, 1), None
     if event.payload.fields:
         raise _Undecodable("INVALID_PAYLOAD", "set payload or payload_json, not both")
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise _Undecodable("PAYLOAD_TOO_LARGE", _too_large(len(raw)))
     try:
         text = raw.decode("utf-8")
         value = _JSON.decode(text)
     except UnicodeDecodeError:
         raise _Undecodable("INVALID_PAYLOAD", "payload_json is not UTF-8") from None
+    except RecursionError:
+        raise _Undecodable("PAYLOAD_TOO_DEEP", _TOO_DEEP) from None
     except ValueError as problem:
         raise _Undecodable("INVALID_PAYLOAD", f"payload_json is not JSON: {problem}") from None
     if not isinstance(value, dict):
         raise _Undecodable("INVALID_PAYLOAD", "payload_json must be a JSON object ({...})")
+    # Cheap screens first: a payload with few brackets cannot be deep, and one without
+    # a \u escape cannot hold U+0000 or a lone surrogate.
+    if text.count("{") + text.count("[") > MAX_PAYLOAD_DEPTH or "\\u" in text:
+        _check_json_value(value)
     return value, text
+
+
+def _check_json_value(payload: dict[str, Any]) -> None:
+    """Depth, U+0000 and unpaired surrogates (neither store can hold the last two), walked
+    without recursion."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value)
+            continue
+        if depth > MAX_PAYLOAD_DEPTH:
+            raise _Undecodable("PAYLOAD_TOO_DEEP", _TOO_DEEP)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key)
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise _Undecodable("INVALID_PAYLOAD", _NUL)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Undecodable(
+            "INVALID_PAYLOAD", "payload_json holds an unpaired surrogate (\\ud800-\\udfff)"
+        ) from None
+
+
+_NUL = "payload holds U+0000 (a NUL character), which the event log cannot store"
+_TOO_DEEP = f"payload nests objects and lists more than {MAX_PAYLOAD_DEPTH} deep"
+
+
+def _too_large(size: int) -> str:
+    return f"payload is {size:,} bytes; at most {MAX_PAYLOAD_BYTES:,} are accepted"
 
 
 def _no_constant(name: str) -> Any:

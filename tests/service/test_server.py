@@ -325,3 +325,57 @@ async def test_json_payloads_are_evaluated_and_logged_as_sent(s: Stubs) -> None:
         "course": {"course_key": DEMO_COURSE},
         "note": "café",
     }
+
+
+def _deep_struct(depth: int) -> dict:
+    value: dict = {"is_passing": True}
+    for _ in range(depth - 1):
+        value = {"inner": value}
+    return value
+
+
+async def test_payload_and_text_limits_reject_the_event_alone(s: Stubs) -> None:
+    await apply_and_activate(s)
+    deep_struct = passed("s-deep", "ada")
+    deep_struct.payload.Clear()
+    deep_struct.payload.update(_deep_struct(33))
+    nul_email = passed("nul-email", "ada")
+    nul_email.learner.email = "ada\x00@example.org"
+    long_source = passed("long-source", "ada")
+    long_source.source = "s" * 256
+    events = [
+        _json_event("big", b'{"blob": "%s"}' % (b"x" * 70_000)),
+        _json_event("j-deep", b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}"),
+        _json_event("j-very-deep", b'{"a": ' + b"[" * 3_000 + b"]" * 3_000 + b"}"),
+        deep_struct,
+        _json_event("j-nul", b'{"course": {"course_key": "C\\u0000"}}'),
+        _json_event("j-surrogate", b'{"course": {"course_key": "\\ud800"}}'),
+        nul_email,
+        long_source,
+        _json_event("j-ok-deep", b'{"a": ' + b"[" * 31 + b"]" * 31 + b', "e": "\\u00e9"}'),
+    ]
+    reply = await s.events.PublishEvents(event_service_pb2.PublishEventsRequest(events=events))
+    assert [(r.event_id, r.reason_code, r.reason) for r in reply.results] == [
+        ("big", "PAYLOAD_TOO_LARGE", "payload is 70,012 bytes; at most 65,536 are accepted"),
+        ("j-deep", "PAYLOAD_TOO_DEEP", "payload nests objects and lists more than 32 deep"),
+        (
+            "j-very-deep",
+            "PAYLOAD_TOO_DEEP",
+            "payload nests objects and lists more than 32 deep",
+        ),
+        ("s-deep", "PAYLOAD_TOO_DEEP", "payload nests objects and lists more than 32 deep"),
+        (
+            "j-nul",
+            "INVALID_PAYLOAD",
+            "payload holds U+0000 (a NUL character), which the event log cannot store",
+        ),
+        (
+            "j-surrogate",
+            "INVALID_PAYLOAD",
+            "payload_json holds an unpaired surrogate (\\ud800-\\udfff)",
+        ),
+        ("nul-email", "INVALID_TEXT", "event.learner.email holds U+0000; remove it"),
+        ("long-source", "TEXT_TOO_LONG", "event.source is longer than 255 characters"),
+        ("j-ok-deep", "", ""),
+    ]
+    assert reply.results[-1].outcome == event_pb2.EVENT_OUTCOME_ACCEPTED
