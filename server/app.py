@@ -131,8 +131,6 @@ async def build_server(settings: Settings) -> App:
     admin = RuleAdmin(runner, holder)
     ingestor = Ingestor(runner, SqlBatchStore, holder, broadcaster)
     providers = await ProviderRuntime.start(settings, runner, holder)
-    if providers.webhooks is not None:
-        providers.webhooks.protect(settings.webhook_token)
     stored_keys = StoredKeys(runner)
     verifier = KeyVerifier(
         stored_keys.lookup, stored_keys.touch, cache_seconds=settings.auth_cache_seconds

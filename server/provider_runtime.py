@@ -61,7 +61,11 @@ class ProviderRuntime:
             if settings.provider_emulator == "demo":
                 await runtime._start_demo_emulator()
             runtime.webhooks = build_webhook_app(
-                runner, runtime.registry, lambda: runtime._credly_orgs, runtime.templates_changed
+                runner,
+                runtime.registry,
+                lambda: runtime._credly_orgs,
+                runtime.templates_changed,
+                token=settings.webhook_token,
             )
             runtime.http = await HttpListener(
                 runtime.webhooks, settings.http_host, settings.http_port
@@ -80,9 +84,11 @@ class ProviderRuntime:
         if settings.reconcile_interval_seconds > 0:
             sweeps = runtime._reconcile_every(settings.reconcile_interval_seconds)
             runtime._tasks.append(asyncio.create_task(sweeps, name="reconciliation"))
+        # The token is a secret: the log shows where it goes, never what it is.
+        url = f"http://{settings.http_host}:{runtime.http.port}/webhooks/credly/<token>"
         _log.info(
             "webhooks listening",
-            extra={"url": f"http://{settings.http_host}:{runtime.http.port}/webhooks/credly"},
+            extra={"url": url, "token_set": bool(settings.webhook_token)},
         )
         return runtime
 

@@ -32,6 +32,7 @@ def test_migrated_schema_matches_models(engine: Engine) -> None:
 def test_migrate_creates_every_table(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) == {
         "alembic_version",
+        "api_keys",
         "awards",
         "events",
         "learners",

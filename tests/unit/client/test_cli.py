@@ -25,13 +25,14 @@ GROUPS = sorted({words[0] for words in COMMANDS})
 
 def test_the_command_tree_is_enumerated() -> None:
     """`cli.commands()` walks the parser; this pins a few so the walk itself is checked."""
-    assert len(COMMANDS) == len(set(COMMANDS)) == 28
+    assert len(COMMANDS) == len(set(COMMANDS)) == 31
     assert {("rules", "backfill"), ("events", "tail"), ("badges", "retry")} <= set(COMMANDS)
     assert GROUPS == [
         "awards",
         "badges",
         "events",
         "issuances",
+        "keys",
         "progress",
         "providers",
         "rules",
@@ -87,7 +88,7 @@ def test_the_reference_documents_exactly_the_commands() -> None:
     assert len(headings) == len(COMMANDS)
 
 
-MODULES = ["", "awards", "badges", "console", "events", "meter", "parsing", "progress"]
+MODULES = ["", "awards", "badges", "console", "events", "keys", "meter", "parsing", "progress"]
 MODULES += ["providers", "rules", "templates"]
 
 
