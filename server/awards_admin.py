@@ -41,6 +41,7 @@ from server.providers.base import ProviderBadgeState
 from server.rules_admin import bound_badge
 from server.store import awards as awards_repo
 from server.store import learners as learners_repo
+from server.store import locks
 from server.store import outbox as outbox_repo
 from server.store import progress as progress_repo
 from server.transactions import TransactionRunner
@@ -87,12 +88,15 @@ _WHY = {
 
 
 def _existing_award(session: Session, award_id: int) -> AwardRecord:
+    """The award, read again once its learner is locked (ingest on another replica may
+    be changing it)."""
     award = awards_repo.get_award(session, award_id)
     if award is None:
         raise NotFound(
             "AWARD_NOT_FOUND", f"no award {award_id}", metadata={"award_id": str(award_id)}
         )
-    return award
+    locks.lock_learners(session, [award.learner_id])
+    return awards_repo.get_award(session, award_id) or award
 
 
 # -- revoke ------------------------------------------------------------------------------
@@ -213,6 +217,7 @@ def _grant(session: Session, rules: ActiveRules, grant: Grant, now: datetime) ->
     badge = bound_badge(
         session, rules, grant.template_id, "apply rules that name it before granting it"
     )
+    locks.lock_learners(session, [grant.learner_id])  # ingest may be awarding it too
     _ensure_learner(session, grant, badge.provider, now)
     key = (grant.learner_id, grant.template_id)
     latest = awards_repo.latest_awards(session, [key]).get(key)

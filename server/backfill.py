@@ -66,6 +66,7 @@ from server.planning import (
 from server.rules_admin import bound_badge
 from server.store import awards as awards_repo
 from server.store import backfill as log_repo
+from server.store import locks
 from server.store import outbox as outbox_repo
 from server.store import progress as progress_repo
 from server.transactions import TransactionRunner
@@ -217,6 +218,9 @@ class _ReplayStore:
         #: badge may have been earned several times).
         self.made: dict[Key, AwardRecord] = {}
 
+    def lock_learners(self, learner_ids: Collection[str]) -> None:
+        """The chunk's learners are locked by `run_chunk`."""
+
     def existing_event_ids(self, ids: Collection[str]) -> set[str]:
         return set()
 
@@ -350,7 +354,10 @@ def _write(session: Session, decisions: Sequence[_Decision], now: datetime) -> l
 def run_chunk(
     session: Session, job: _Job, learners: Sequence[str], now: datetime, dry_run: bool
 ) -> _ChunkOutcome:
-    """Replay and decide for a chunk of learners; write the outcome unless a dry run."""
+    """Replay and decide for a chunk of learners; write the outcome unless a dry run.
+    The learners are locked first: ingest on another replica may be writing them."""
+    if not dry_run:
+        locks.lock_learners(session, learners)
     outcome = _decisions(session, job, learners, now)
     if dry_run:
         return outcome

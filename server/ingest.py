@@ -121,8 +121,13 @@ class Ingestor:
     async def _write(self, batches: list[Sequence[IncomingEvent]]) -> list[BatchOutcome]:
         rules = self._rules.current
 
+        learners = {e.learner.id for events in batches for e in events if e.learner is not None}
+
         def work(session: Session) -> list[BatchOutcome]:
             store = self._store_for(session)
+            # First, before the duplicate check: another replica may be writing the same
+            # learners at once.
+            store.lock_learners(learners)
             now = self._clock()
             return [process_batch(rules, events, store, now) for events in batches]
 

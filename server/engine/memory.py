@@ -25,6 +25,9 @@ class MemoryBatchStore:
     outbox: list[OutboxItem] = field(default_factory=list)
     writes: int = 0
 
+    def lock_learners(self, learner_ids: Collection[str]) -> None:
+        """One writer: nothing to lock."""
+
     def existing_event_ids(self, ids: Collection[str]) -> set[str]:
         return {i for i in ids if i in self.events}
 

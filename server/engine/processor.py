@@ -46,6 +46,11 @@ class BatchChanges:
 class BatchStore(Protocol):
     """The storage port of the engine, bound to one open transaction."""
 
+    def lock_learners(self, learner_ids: Collection[str]) -> None:
+        """Hold these learners against other writers until the transaction ends (a
+        no-op where there is only one writer)."""
+        ...
+
     def existing_event_ids(self, ids: Collection[str]) -> set[str]: ...
 
     def load_state(

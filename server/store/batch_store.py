@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from server.domain import AwardRecord, OutboxItem, ProgressRecord
 from server.engine.processor import BatchChanges, Key
-from server.store import awards, events, learners, outbox, progress
+from server.store import awards, events, learners, locks, outbox, progress
 
 __all__ = ["SqlBatchStore"]
 
@@ -17,6 +17,9 @@ __all__ = ["SqlBatchStore"]
 class SqlBatchStore:
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def lock_learners(self, learner_ids: Collection[str]) -> None:
+        locks.lock_learners(self._session, learner_ids)
 
     def existing_event_ids(self, ids: Collection[str]) -> set[str]:
         return events.existing_event_ids(self._session, ids)
