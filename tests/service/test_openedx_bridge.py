@@ -467,3 +467,30 @@ async def test_the_bridge_refuses_to_start_and_says_why(
     await bridge.stop(signal.SIGTERM)
     assert code == 2
     assert [m for m in bridge.messages() if m.startswith(message)] != [], bridge.messages()
+
+
+async def test_a_stream_trimmed_past_the_group_is_reported(
+    bus: Bus, client: AsyncBadgeflowClient, start_bridge: BridgeFactory
+) -> None:
+    first = bus.add(entry(PASSED, passing_payload(7, "Ada Lovelace")))
+    group = "badgeflow.learning-badges-lifecycle"
+    bus.r.xgroup_create(bus.stream, group, id="0")
+    bus.r.xreadgroup(group, "badgeflow.1", {bus.stream: ">"}, count=1)
+    bus.r.xack(bus.stream, group, first)  # an earlier run read the first entry
+    bus.add(entry(PASSED, passing_payload(8, "Ben")))  # trimmed before it was read
+    kept = bus.add(entry(PASSED, passing_payload(9, "Chen")))
+    bus.r.xtrim(bus.stream, maxlen=1, approximate=False)  # what the LMS's MAXLEN does
+
+    bridge = start_bridge("--no-publish-back")
+    await until(
+        lambda: bus.group()["pending"] == 0 and bus.group()["last-delivered-id"] == kept.encode(),
+        "the kept entry settled",
+        bridge,
+    )
+    assert await bridge.stop(signal.SIGTERM) == 0
+    warning = bridge.last(
+        "the stream was trimmed past this group's position: entries may be lost to it; "
+        "raise Open edX's EVENT_BUS_REDIS_STREAM_MAX_LEN above a downtime's backlog"
+    )
+    assert (warning["level"], warning["oldest_entry"]) == ("warning", kept)
+    assert bridge.last("stopped")["accepted"] == 1

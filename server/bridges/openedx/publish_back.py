@@ -60,8 +60,6 @@ SOURCE = "openedx/badgeflow/web"
 SOURCELIB = "11.2.0"
 """The openedx-events version whose schemas the published payloads follow."""
 DEFAULT_CATCH_UP_SECONDS = 7 * 24 * 3600.0
-DEFAULT_STREAM_MAX_LEN = 10_000
-"""Approximate trim of the stream on publishing, as edx-event-bus-redis does."""
 _KINDS = {
     progress_pb2.AWARD_EVENT_KIND_AWARDED: codec.BADGE_AWARDED,
     progress_pb2.AWARD_EVENT_KIND_REVOKED: codec.BADGE_REVOKED,
@@ -108,29 +106,26 @@ class BadgeSink(Protocol):
 
 _PUBLISH_ONCE = """
 if redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
 return 1
 """
 
 
 class RedisBadgeSink:
-    """Adds entries in edx-event-bus-redis's layout to the stream, once per key."""
+    """Adds entries in edx-event-bus-redis's layout to the stream, once per key.
 
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        stream: str,
-        published_key: str,
-        max_len: int = DEFAULT_STREAM_MAX_LEN,
-    ) -> None:
+    Unlike the LMS's producer it does not trim the stream (`MAXLEN`): trimming here
+    could delete entries the bridge's own group has not read yet. The LMS's writes keep
+    the stream bounded."""
+
+    def __init__(self, redis: aioredis.Redis, stream: str, published_key: str) -> None:
         self._redis = redis
         self._stream = stream
         self._published = published_key
-        self._max_len = max_len
 
     async def publish(self, envelope: Envelope, key: str, score: float) -> bool:
         fields = [part for pair in to_redis_fields(envelope).items() for part in pair]
-        args = [score, key, self._max_len, *fields]
+        args = [score, key, *fields]
         keys = [self._stream, self._published]
         return bool(await self._redis.eval(_PUBLISH_ONCE, 2, *keys, *args))
 

@@ -56,6 +56,12 @@ class StreamPosition:
     start_id: str = "0"
 
 
+def _entry_id(raw: bytes | str) -> tuple[int, int]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    millis, _, sequence = text.partition("-")
+    return int(millis), int(sequence or 0)
+
+
 def _delivery(position: StreamPosition, entry_id: bytes, fields: Any) -> Delivery:
     ref = entry_id.decode()
     if not fields:
@@ -100,6 +106,20 @@ class RedisStreamBridge:
                 raise
             return False
         return True
+
+    async def behind_the_stream(self) -> str:
+        """The stream's oldest entry id when it is newer than the group's position: the
+        producers' `MAXLEN` trimmed entries the group may not have read (Redis keeps no
+        exact count). Empty when the group's position is inside the stream."""
+        p = self.position
+        stream = await self._redis.xinfo_stream(p.stream)
+        first = stream.get("first-entry")
+        groups = await self._redis.xinfo_groups(p.stream)
+        group = next(g for g in groups if g["name"].decode() == p.group)
+        position = _entry_id(group["last-delivered-id"])
+        if not first or position == (0, 0) or _entry_id(first[0]) <= position:
+            return ""
+        return first[0].decode()
 
     async def _read(self, entry_id: str, block: int | None) -> list[Delivery]:
         p = self.position
@@ -193,9 +213,15 @@ class RedisStreamBridge:
 
     async def run(self, stop: asyncio.Event) -> Tally:
         """Forward until `stop` is set; a batch in progress is finished first."""
-        if await self.ensure_group():
-            _LOG.info("consumer group created", extra=self._where())
-        _LOG.info("consuming", extra=self._where())
+        created = await self.ensure_group()
+        _LOG.info("consumer group created" if created else "consuming", extra=self._where())
+        oldest = "" if created else await self.behind_the_stream()
+        if oldest:
+            _LOG.warning(
+                "the stream was trimmed past this group's position: entries may be lost to "
+                "it; raise Open edX's EVENT_BUS_REDIS_STREAM_MAX_LEN above a downtime's backlog",
+                extra={"oldest_entry": oldest, **self._where()},
+            )
         backoff = RETRY_BACKOFF_INITIAL
         while not stop.is_set():
             try:
