@@ -21,6 +21,7 @@ import logging
 import socket
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,16 +73,25 @@ class UserDirectory:
     """The Open edX users the bridge forwarded events for (id → `UserData`), kept in a
     Redis hash: published badges carry the username and name Open edX sent."""
 
-    def __init__(self, redis: aioredis.Redis, key: str) -> None:
+    def __init__(self, redis: aioredis.Redis, key: str, cache_size: int = 100_000) -> None:
         self._redis = redis
         self._key = key
+        self._recent: OrderedDict[str, OpenedxUser] = OrderedDict()
+        self._cache_size = cache_size
 
     async def remember(self, users: Sequence[OpenedxUser]) -> None:
         if users:
             mapping = {str(u.id): json.dumps(u.to_record(), sort_keys=True) for u in users}
             await self._redis.hset(self._key, mapping=mapping)
+            for user in users:  # the awards of a batch follow it: spare their look-ups
+                self._recent[str(user.id)] = user
+                self._recent.move_to_end(str(user.id))
+            while len(self._recent) > self._cache_size:
+                self._recent.popitem(last=False)
 
     async def get(self, learner_id: str) -> OpenedxUser | None:
+        if learner_id in self._recent:
+            return self._recent[learner_id]
         raw = await self._redis.hget(self._key, learner_id)
         return OpenedxUser.from_record(json.loads(raw)) if raw else None
 
