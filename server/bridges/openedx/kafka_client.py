@@ -35,10 +35,12 @@ REGISTRY_SECRET_ENV = "OPENEDX_KAFKA_SCHEMA_REGISTRY_API_SECRET"
 
 
 def _confluent() -> Any:
+    from server.bridges.openedx.runner import BridgeStartError
+
     try:
         import confluent_kafka
     except ImportError as exc:
-        raise RuntimeError(
+        raise BridgeStartError(
             "Kafka needs confluent-kafka: pip install -e '.[kafka]' (the optional extra)"
         ) from exc
     return confluent_kafka
