@@ -40,6 +40,7 @@ from server.engine.broadcast import AwardBroadcaster
 from server.ingest import Ingestor, RulesHolder
 from server.logs import configure_logging
 from server.provider_runtime import ProviderRuntime
+from server.replica_sync import ConfigFollower
 from server.retention import RetentionSweeper
 from server.rules_admin import RuleAdmin, StoredRulesInvalid, load_active_rules
 from server.services.awards import AwardServiceServicer
@@ -100,6 +101,8 @@ class App:
     retention: RetentionSweeper | None = None
     #: Checks API keys when auth is on (its `lookups` count the database reads).
     keys: KeyVerifier | None = None
+    #: Keeps the rules in force in step with other replicas (its stop event and task).
+    config_follower: tuple[asyncio.Event, asyncio.Task[None]] | None = None
     stopped: bool = False
 
     async def stop(self, grace: float) -> None:
@@ -114,6 +117,10 @@ class App:
         await self.providers.stop()
         if self.retention is not None:
             await self.retention.stop()
+        if self.config_follower is not None:
+            stop, task = self.config_follower
+            stop.set()
+            await task
         self.runner.close()
         self.engine.dispose()
         _log.info("stopped")
@@ -129,6 +136,7 @@ async def build_server(settings: Settings) -> App:
     holder = RulesHolder(await runner.read(load_active_rules))
     broadcaster = AwardBroadcaster()
     admin = RuleAdmin(runner, holder)
+    config_stop = asyncio.Event()
     ingestor = Ingestor(runner, SqlBatchStore, holder, broadcaster)
     providers = await ProviderRuntime.start(settings, runner, holder)
     stored_keys = StoredKeys(runner)
@@ -205,6 +213,12 @@ async def build_server(settings: Settings) -> App:
         },
     )
     retention = RetentionSweeper(runner, settings.event_retention_days).start()
+    follower = None
+    if settings.replica_sync_seconds > 0:
+        watch = ConfigFollower(runner, admin.refresh, providers.reload)
+        follower = asyncio.create_task(
+            watch.follow(settings.replica_sync_seconds, config_stop), name="config-follower"
+        )
     return App(
         server,
         port,
@@ -215,6 +229,7 @@ async def build_server(settings: Settings) -> App:
         providers,
         retention,
         keys=verifier if settings.auth else None,
+        config_follower=(config_stop, follower) if follower is not None else None,
     )
 
 

@@ -120,6 +120,21 @@ class RuleAdmin:
         current = self._holder.current
         return await self._runner.read(lambda s: plan_rules(s, current, rule_set, utcnow()))
 
+    async def refresh(self) -> None:
+        """Bring the rules in force up to what the database holds, when another replica
+        changed them (applied rules, activated or deactivated a template, or a sync
+        did). A new rules version is compiled afresh; an activation only moves the
+        active set."""
+        async with self._lock:
+            current = self._holder.current
+            version = await self._runner.read(rules_repo.current_version)
+            if version != current.version:
+                self._holder.replace(await self._runner.read(load_active_rules))
+                return
+            active = await self._runner.read(templates_repo.active_template_ids)
+            if active != current.active_templates:
+                self._holder.replace(current.with_active(active))
+
     async def set_active(self, template_id: str, active: bool) -> TemplateRecord:
         async with self._lock:
             rules = self._holder.current

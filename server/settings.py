@@ -68,6 +68,11 @@ class Settings:
     #: The log is the idempotency record too, so an id older than this is accepted again,
     #: and a backfill replays only what is kept.
     event_retention_days: int = 365
+    #: Seconds between checks that what this server holds in memory (the rules in force,
+    #: the provider connections) is what the database holds: another replica may have
+    #: applied rules, (de)activated a template or connected a provider. 0 turns the check
+    #: off (one server alone on its database needs none).
+    replica_sync_seconds: float = 2.0
     #: Whether every RPC needs an API key (docs/security.md). Off suits a laptop only: the
     #: server then logs a warning at start-up.
     auth: bool = False
@@ -99,6 +104,8 @@ class Settings:
             raise SettingsError("issuance_lease_seconds must be positive")
         if self.reconcile_interval_seconds < 0:
             raise SettingsError("reconcile_interval_seconds must not be negative")
+        if self.replica_sync_seconds < 0:
+            raise SettingsError("replica_sync_seconds must not be negative (0 turns it off)")
         if self.event_retention_days < 0:
             raise SettingsError("event_retention_days must not be negative (0 keeps every event)")
         if self.max_batch_events < 1:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from server.domain import RuleSetRecord
-from server.store.models import RuleSet
+from server.store.models import ProviderConnection, RuleSet, Template
 
-__all__ = ["append_rules", "current_rules"]
+__all__ = ["append_rules", "config_mark", "current_rules", "current_version"]
 
 
 def current_rules(session: Session) -> RuleSetRecord | None:
@@ -47,3 +48,23 @@ def append_rules(
         )
     )
     return record
+
+
+def current_version(session: Session) -> int:
+    """The latest rules version (0 before any); cheaper than `current_rules`."""
+    return session.scalar(select(func.max(RuleSet.version))) or 0
+
+
+def config_mark(session: Session) -> tuple[Any, ...]:
+    """A fingerprint of what a server holds in memory from the database: the rules
+    version, the active templates, and the provider connections (their count and latest
+    change). Another replica's apply, activation, sync, connect or disconnect changes
+    it; comparing it every few seconds costs one small query."""
+    stmt = select(
+        select(func.max(RuleSet.version)).scalar_subquery(),
+        select(func.count()).where(Template.active.is_(True)).scalar_subquery(),
+        select(func.max(Template.updated_at)).scalar_subquery(),
+        select(func.count()).select_from(ProviderConnection).scalar_subquery(),
+        select(func.max(ProviderConnection.updated_at)).scalar_subquery(),
+    )
+    return tuple(session.execute(stmt).one())
