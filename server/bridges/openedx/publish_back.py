@@ -314,9 +314,13 @@ class AwardAnnouncer:
 
     async def _template(self, template_id: str) -> TemplateInfo:
         if template_id not in self._templates:
-            template = await self._client.get_template(template_id)
+            try:
+                t = await self._client.get_template(template_id)
+            except NotFound:  # gone since: its id still says provider and external id
+                provider, _, external_id = template_id.partition(":")
+                return TemplateInfo(provider, external_id)
             self._templates[template_id] = TemplateInfo(
-                template.provider, template.external_id, template.name, template.description
+                t.provider, t.external_id, t.name, t.description
             )
         return self._templates[template_id]
 
