@@ -147,6 +147,36 @@ async def test_unnamed_rule_file_is_invalid_with_field_violations(
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_oversized_rule_files_are_invalid_with_field_violations(
+    flavour: str, target: str
+) -> None:
+    big = "# padding\n" * 450_000  # 4,500,000 bytes: over the 4 MiB a file may hold
+    files = {"a.badge": RULES, "b.badge": big, "c.badge": big}
+    error = await _raised(flavour, target, "validate_rules", files)
+    assert _fields(error) == _expected(
+        InvalidArgument,
+        "INVALID_RULE_FILES",
+        "the rule files are not a valid set",
+        violations=[
+            FieldViolation(
+                "files[1].content",
+                "4,500,000 bytes; a rule file may hold at most 4,194,304: split it into"
+                " several files",
+            ),
+            FieldViolation(
+                "files[2].content",
+                "4,500,000 bytes; a rule file may hold at most 4,194,304: split it into"
+                " several files",
+            ),
+            FieldViolation(
+                "files",
+                f"{9_000_000 + len(RULES):,} bytes in all; a rule set may hold at most 8,388,608",
+            ),
+        ],
+    )
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_activating_without_rules_is_a_failed_precondition(flavour: str, target: str) -> None:
     await invoke(flavour, target, "apply_rules", {"a.badge": RULES})
     await invoke(flavour, target, "apply_rules", {"b.badge": OTHER_RULES})  # unbinds the first
