@@ -5,8 +5,8 @@ bucket refilled at the limit's rate and holding at most one second's worth. A st
 (`StreamEvents`) is paced: its next message is read only once the bucket allows it, so
 gRPC flow control slows the sender and nothing is refused or lost. A unary
 `PublishEvents` over the limit is refused whole with RESOURCE_EXHAUSTED (reason
-`RATE_LIMITED`) and a RetryInfo saying when it would be accepted; the SDK's publisher
-retries it then."""
+`RATE_LIMITED`) and a RetryInfo saying when it would be accepted (the SDK's typed
+error carries it as `retry_after`); the SDK's publisher streams, so it is paced."""
 
 from __future__ import annotations
 
