@@ -116,9 +116,18 @@ class IssuanceWorker:
         self._methods = methods
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 0.5) -> None:
-        """Drain until `stop` is set; poll when there is nothing due."""
+        """Drain until `stop` is set; poll when there is nothing due.
+
+        A failed round (the database restarting) is logged and the loop goes on: the
+        rows it held keep their lease, and whoever claims them after it asks the
+        provider before sending again (see `claim_due`)."""
         while not stop.is_set():
-            if await self.run_once() == 0:
+            try:
+                claimed = await self.run_once()
+            except Exception:  # noqa: BLE001 - a transient failure must not end the worker
+                _log.warning("issuance round failed; trying again", exc_info=True)
+                claimed = 0
+            if claimed == 0:
                 try:
                     await asyncio.wait_for(stop.wait(), idle_poll)
                 except TimeoutError:
