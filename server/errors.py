@@ -16,15 +16,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
+import psycopg
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from sqlalchemy.exc import DBAPIError
 
 __all__ = [
     "API_KEY_INVALID",
     "API_KEY_MALFORMED",
     "API_KEY_MISSING",
     "API_KEY_REVOKED",
+    "DATABASE_RETRY_AFTER",
+    "DATABASE_UNAVAILABLE",
     "DOMAIN",
     "ROLE_INSUFFICIENT",
     "AlreadyExists",
@@ -37,6 +41,7 @@ __all__ = [
     "ResourceExhausted",
     "Unauthenticated",
     "Unavailable",
+    "database_unavailable",
     "grpc_errors",
     "template_not_found",
     "to_status",
@@ -53,6 +58,12 @@ API_KEY_REVOKED = "API_KEY_REVOKED"
 # PERMISSION_DENIED: a valid key whose role does not allow the RPC (metadata
 # required_role, key_role, key_id).
 ROLE_INSUFFICIENT = "ROLE_INSUFFICIENT"
+# UNAVAILABLE: the database could not be reached or dropped the connection (restart,
+# fail-over, network). The transaction was rolled back whole, so the call is safe to
+# retry after RetryInfo's delay; event ids make a resent batch idempotent.
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+#: Seconds a client is told to wait before retrying after DATABASE_UNAVAILABLE.
+DATABASE_RETRY_AFTER = 1.0
 _log = logging.getLogger("badgeflow.errors")
 
 
@@ -202,7 +213,30 @@ def _internal_status(correlation_id: str) -> status_pb2.Status:
     )
 
 
+def database_unavailable(exc: BaseException) -> Unavailable | None:
+    """The domain error for a lost or unreachable database, or None for anything else.
+
+    SQLAlchemy marks a dropped connection `connection_invalidated`; psycopg reports a
+    refused connection, a server shutting down or starting up ("terminating connection
+    due to administrator command", "the database system is starting up") as its
+    `OperationalError`, which SQLAlchemy wraps. SQLite's OperationalError is left out:
+    there it also means a missing table, which no retry cures."""
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if not (lost or isinstance(original, psycopg.OperationalError)):
+        return None
+    return Unavailable(
+        DATABASE_UNAVAILABLE,
+        "the database is unavailable; retry the request after the delay given",
+        retry_after=DATABASE_RETRY_AFTER,
+    )
+
+
 async def _abort(context: grpc.aio.ServicerContext, exc: BaseException, method: str) -> None:
+    mapped = database_unavailable(exc)
+    if mapped is not None:
+        _log.warning("database unavailable", extra={"method": method, "error": type(exc).__name__})
+        exc = mapped
     if isinstance(exc, BadgeflowError):
         _log.info(
             "rpc failed",

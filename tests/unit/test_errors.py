@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import grpc
+import psycopg
 import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from sqlalchemy import exc as sa_exc
 
 from server.errors import (
+    DATABASE_UNAVAILABLE,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     ResourceExhausted,
     Unavailable,
+    database_unavailable,
     grpc_errors,
     template_not_found,
     to_status,
@@ -129,3 +135,79 @@ async def test_streaming_handlers_map_errors_too() -> None:
         rpc_status.to_status(to_status(template_not_found("credly:y"))).details
         == context.status.details
     )
+
+
+def _admin_shutdown() -> sa_exc.OperationalError:
+    """What SQLAlchemy raises when PostgreSQL is restarted under a transaction."""
+    original = psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+    return sa_exc.OperationalError("COMMIT", {}, original, connection_invalidated=True)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(_admin_shutdown(), id="restarted-mid-transaction"),
+        pytest.param(
+            sa_exc.OperationalError(
+                None, None, psycopg.OperationalError("connection refused"), False
+            ),
+            id="connection-refused",
+        ),
+        pytest.param(
+            sa_exc.InterfaceError(
+                "SELECT 1",
+                {},
+                psycopg.InterfaceError("the connection is closed"),
+                False,
+                connection_invalidated=True,
+            ),
+            id="closed-connection",
+        ),
+        pytest.param(psycopg.OperationalError("the database system is starting up"), id="raw"),
+    ],
+)
+async def test_a_lost_database_becomes_unavailable_with_retry_info(error: Exception) -> None:
+    class Servicer:
+        @grpc_errors
+        async def Write(self, request: object, context: object) -> None:  # noqa: N802
+            raise error
+
+    context = _Context()
+    with pytest.raises(_Aborted):
+        await Servicer().Write(None, context)
+    assert context.status is not None and context.status.code is grpc.StatusCode.UNAVAILABLE
+    assert context.status.details == (
+        "the database is unavailable; retry the request after the delay given"
+    )
+    status = status_pb2.Status.FromString(
+        dict(context.status.trailing_metadata)["grpc-status-details-bin"]
+    )
+    info = _detail(status, error_details_pb2.ErrorInfo)
+    delay = _detail(status, error_details_pb2.RetryInfo).retry_delay
+    assert (info.reason, info.domain, delay.seconds, delay.nanos) == (
+        DATABASE_UNAVAILABLE,
+        "badgeflow",
+        1,
+        0,
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(
+            sa_exc.IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("dup")),
+            id="integrity",
+        ),
+        pytest.param(
+            sa_exc.OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x")),
+            id="sqlite-missing-table",
+        ),
+        pytest.param(
+            sa_exc.ProgrammingError("SELECT", {}, psycopg.errors.UndefinedTable("x")),
+            id="undefined-table",
+        ),
+    ],
+)
+def test_other_database_errors_stay_internal(error: Exception) -> None:
+    assert database_unavailable(error) is None
