@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from server.domain import (
     OutboxState,
     ProviderBadgeRecord,
 )
+from server.metrics import Metrics
 from server.providers.base import (
     BadgeProvider,
     EvidenceSpec,
@@ -103,6 +105,7 @@ class IssuanceWorker:
         lease: timedelta = timedelta(seconds=120),
         concurrency: int = 8,
         methods: Callable[[str], IssueMethod] = lambda template_id: IssueMethod.ISSUE,
+        metrics: Metrics | None = None,
     ) -> None:
         self._runner = runner
         self._resolver = resolver
@@ -114,6 +117,7 @@ class IssuanceWorker:
         self._lease = lease
         self._slots = asyncio.Semaphore(concurrency)
         self._methods = methods
+        self._metrics = metrics or Metrics()
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 0.5) -> None:
         """Drain until `stop` is set; poll when there is nothing due.
@@ -167,7 +171,7 @@ class IssuanceWorker:
             )
             return
         try:
-            badge = await self._attempt(item, provider, context)
+            badge = await self._timed_attempt(item, provider, context)
         except _Retry as retry:
             await self._reschedule(item, retry.reason, retry.delay, retry.count)
             return
@@ -191,6 +195,25 @@ class IssuanceWorker:
         self._breaker.success(key)
         item.attempts += 1
         await self._finish(item, OutboxState.SENT, "", badge, provider.kind, context)
+
+    async def _timed_attempt(
+        self, item: OutboxItem, provider: BadgeProvider, context: _Context
+    ) -> ProviderBadge | None:
+        """`_attempt`, its time and outcome recorded when it reached the provider."""
+        started = time.perf_counter()
+        outcome = "sent"
+        try:
+            return await self._attempt(item, provider, context)
+        except (_Retry, asyncio.CancelledError):
+            outcome = ""  # held back before any call, or cut short at shutdown
+            raise
+        except BaseException as error:
+            outcome = _call_outcome(error)
+            raise
+        finally:
+            if outcome:
+                elapsed = time.perf_counter() - started
+                self._metrics.observe_issuance(provider.kind, outcome, elapsed)
 
     async def _attempt(
         self, item: OutboxItem, provider: BadgeProvider, context: _Context
@@ -305,6 +328,19 @@ class IssuanceWorker:
                 )
 
         await self._runner.write(save)
+
+
+def _call_outcome(error: BaseException) -> str:
+    """The metrics label of a failed attempt (most specific class first)."""
+    for kind, label in (
+        (ProviderRateLimited, "rate_limited"),
+        (ProviderTransportError, "transport_error"),
+        (ProviderOutcomeUnknown, "outcome_unknown"),
+        (ProviderRejected, "rejected"),
+    ):
+        if isinstance(error, kind):
+            return label
+    return "error"
 
 
 def _load(session: Session, item: OutboxItem) -> _Context:
