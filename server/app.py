@@ -37,10 +37,13 @@ from server.auth_keys import KeyAdmin, KeyServiceServicer, StoredKeys, admin_key
 from server.awards_admin import AwardAdmin
 from server.backfill import Backfiller
 from server.engine.broadcast import AwardBroadcaster
+from server.health import CircuitState, HealthApp, HealthMonitor
 from server.ingest import Ingestor, RulesHolder
 from server.logs import configure_logging
+from server.metrics import MeteredBroadcaster, Metrics, MetricsApp, ScrapeState
 from server.provider_runtime import ProviderRuntime
 from server.replica_sync import ConfigFollower
+from server.request_ids import RequestIdInterceptor
 from server.retention import RetentionSweeper
 from server.rules_admin import RuleAdmin, StoredRulesInvalid, load_active_rules
 from server.services.awards import AwardServiceServicer
@@ -52,6 +55,7 @@ from server.services.templates import TemplateServiceServicer
 from server.settings import Settings, SettingsError, load_settings
 from server.store.batch_store import SqlBatchStore
 from server.store.db import create_engine_for, make_session_factory, migrate
+from server.store.outbox import outbox_counts
 from server.transactions import TransactionRunner
 
 __all__ = [
@@ -83,7 +87,6 @@ SERVICE_NAMES = tuple(
 KEY_SERVICE_NAME = key_service_pb2.DESCRIPTOR.services_by_name["KeyService"].full_name
 #: Every badgeflow service the server offers (health reports each, reflection lists them).
 ALL_SERVICE_NAMES = (*SERVICE_NAMES, KEY_SERVICE_NAME)
-_OVERALL = ""  # the health service's name for the server as a whole
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -103,6 +106,10 @@ class App:
     keys: KeyVerifier | None = None
     #: Keeps the rules in force in step with other replicas (its stop event and task).
     config_follower: tuple[asyncio.Event, asyncio.Task[None]] | None = None
+    #: This server's metrics (its own registry), served at GET /metrics on the HTTP port.
+    metrics: Metrics | None = None
+    #: The periodic database check behind gRPC health and GET /healthz.
+    monitor: HealthMonitor | None = None
     stopped: bool = False
 
     async def stop(self, grace: float) -> None:
@@ -112,6 +119,8 @@ class App:
             return
         self.stopped = True
         await self.health.enter_graceful_shutdown()
+        if self.monitor is not None:
+            await self.monitor.stop()
         self.broadcaster.close()
         await self.server.stop(grace)
         await self.providers.stop()
@@ -134,18 +143,24 @@ async def build_server(settings: Settings) -> App:
     await asyncio.to_thread(migrate, engine)
     runner = TransactionRunner(make_session_factory(engine))
     holder = RulesHolder(await runner.read(load_active_rules))
-    broadcaster = AwardBroadcaster()
+    metrics = Metrics()
+    broadcaster = MeteredBroadcaster(metrics)
     admin = RuleAdmin(runner, holder)
     config_stop = asyncio.Event()
-    ingestor = Ingestor(runner, SqlBatchStore, holder, broadcaster)
-    providers = await ProviderRuntime.start(settings, runner, holder)
+    ingestor = Ingestor(runner, SqlBatchStore, holder, broadcaster, metrics=metrics)
+    providers = await ProviderRuntime.start(settings, runner, holder, metrics)
     stored_keys = StoredKeys(runner)
     verifier = KeyVerifier(
         stored_keys.lookup, stored_keys.touch, cache_seconds=settings.auth_cache_seconds
     )
 
     server = grpc.aio.server(
-        interceptors=[AuthInterceptor(verifier)] if settings.auth else [],
+        # Request ids outermost: every log line of an RPC, an auth refusal's included,
+        # carries its id.
+        interceptors=[
+            RequestIdInterceptor(),
+            *([AuthInterceptor(verifier)] if settings.auth else []),
+        ],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -154,7 +169,7 @@ async def build_server(settings: Settings) -> App:
         ],
     )
     event_service_pb2_grpc.add_EventServiceServicer_to_server(
-        EventServiceServicer(ingestor, settings.max_batch_events), server
+        EventServiceServicer(ingestor, settings.max_batch_events, metrics), server
     )
     rule_service_pb2_grpc.add_RuleServiceServicer_to_server(
         RuleServiceServicer(admin, Backfiller(runner, holder, broadcaster)), server
@@ -199,8 +214,16 @@ async def build_server(settings: Settings) -> App:
         engine.dispose()
         raise SettingsError(f"cannot listen on {address}: the address is in use or invalid")
     await server.start()
-    for name in (_OVERALL, *ALL_SERVICE_NAMES):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    monitor = HealthMonitor(
+        runner,
+        health_servicer,
+        ALL_SERVICE_NAMES,  # every badgeflow service reads or writes the database
+        providers.breaker,
+        timeout=settings.health_check_timeout_seconds,
+    )
+    await monitor.check()  # sets every status: SERVING, the database just answered
+    monitor.start(settings.health_check_seconds)
+    _mount_operations(providers, metrics, monitor, holder, runner, settings)
     await _log_security(settings, runner)
     _log.info(
         "serving",
@@ -230,7 +253,32 @@ async def build_server(settings: Settings) -> App:
         retention,
         keys=verifier if settings.auth else None,
         config_follower=(config_stop, follower) if follower is not None else None,
+        metrics=metrics,
+        monitor=monitor,
     )
+
+
+def _mount_operations(
+    providers: ProviderRuntime,
+    metrics: Metrics,
+    monitor: HealthMonitor,
+    holder: RulesHolder,
+    runner: TransactionRunner,
+    settings: Settings,
+) -> None:
+    """GET /metrics and GET /healthz on the HTTP listener, beside the webhooks."""
+    state = ScrapeState(
+        outbox_counts=lambda: runner.read(outbox_counts),
+        rules=lambda: (holder.current.version, len(holder.current.active_templates)),
+        database_up=lambda: monitor.report.database_ok,
+        circuits=monitor.circuits,
+        circuit_states=[s.value for s in CircuitState],
+        read_timeout=settings.health_check_timeout_seconds,
+    )
+    metrics.registry.register(state)
+    assert providers.http is not None
+    providers.http.mount("/metrics", MetricsApp(metrics, state))
+    providers.http.mount("/healthz", HealthApp(monitor))
 
 
 def _read_pem(setting: str, path: str) -> bytes:

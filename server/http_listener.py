@@ -1,6 +1,8 @@
-"""The server's small HTTP listener (provider webhooks), run by uvicorn inside the
-server's event loop. The socket is bound by us first, so a taken port fails at start
-with a clear error and port 0 reports the port it got."""
+"""The server's small HTTP listener, run by uvicorn inside the server's event loop:
+provider webhooks, and the operational endpoints mounted at exact paths (`/metrics`,
+`/healthz`). Everything not mounted goes to the webhook app, which keeps its own token
+check. The socket is bound by us first, so a taken port fails at start with a clear
+error and port 0 reports the port it got."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from uvicorn._types import ASGIApplication
@@ -26,9 +29,21 @@ class _Embedded(uvicorn.Server):
         yield
 
 
+class _Router:
+    """Exact paths to their apps (HTTP only); everything else to the fallback."""
+
+    def __init__(self, fallback: ASGIApplication) -> None:
+        self.fallback = fallback
+        self.routes: dict[str, Any] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        app = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        await (app or self.fallback)(scope, receive, send)  # type: ignore[operator]
+
+
 class HttpListener:
     def __init__(self, app: ASGIApplication, host: str, port: int) -> None:
-        self._app = app
+        self._app = _Router(app)
         self._host = host
         self._requested = port
         self._server: uvicorn.Server | None = None
@@ -61,6 +76,10 @@ class HttpListener:
                 raise RuntimeError("the HTTP listener stopped while starting")
             await asyncio.sleep(_START_POLL_SECONDS)
         return self
+
+    def mount(self, path: str, app: Any) -> None:
+        """Serve `path` exactly (any method; the app answers 405 itself) with `app`."""
+        self._app.routes[path] = app
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:

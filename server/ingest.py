@@ -6,7 +6,9 @@ It runs each batch as one write transaction, acks only after commit, and tells
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ from server.engine.broadcast import AwardBroadcaster
 from server.engine.events import EventAck, IncomingEvent, Outcome
 from server.engine.processor import BatchOutcome, BatchStore, process_batch
 from server.engine.ruleset import ActiveRules
+from server.logs import current_request_id
+from server.metrics import Metrics
 from server.transactions import TransactionRunner
 
 __all__ = ["DEFAULT_GROUP_EVENTS", "Ingestor", "RulesHolder", "utcnow"]
@@ -52,6 +56,7 @@ DEFAULT_GROUP_EVENTS = 2_000
 class _Pending:
     events: Sequence[IncomingEvent]
     done: asyncio.Future[list[EventAck]]
+    request_id: str = ""  # of the RPC that sent the batch, for its log lines
 
 
 class Ingestor:
@@ -68,6 +73,7 @@ class Ingestor:
         broadcaster: AwardBroadcaster,
         clock: Callable[[], datetime] = utcnow,
         max_group_events: int = DEFAULT_GROUP_EVENTS,
+        metrics: Metrics | None = None,
     ) -> None:
         self._runner = runner
         self._store_for = store_for
@@ -75,14 +81,18 @@ class Ingestor:
         self._broadcaster = broadcaster
         self._clock = clock
         self._max_group_events = max_group_events
+        self._metrics = metrics or Metrics()
         self._queue: deque[_Pending] = deque()
         self._drainer: asyncio.Future[None] | None = None
 
     async def ingest(self, events: Sequence[IncomingEvent]) -> list[EventAck]:
-        pending = _Pending(events, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        pending = _Pending(events, loop.create_future(), current_request_id.get())
         self._queue.append(pending)
         if self._drainer is None:
-            self._drainer = asyncio.ensure_future(self._drain())
+            # Its own context: the drainer serves the batches of many RPCs, so it must not
+            # log under the request id of the one that happened to start it.
+            self._drainer = loop.create_task(self._drain(), context=contextvars.Context())
         # Shielded: a caller that goes away must not cancel the shared future.
         return await asyncio.shield(pending.done)
 
@@ -103,6 +113,7 @@ class Ingestor:
         return group
 
     async def _commit(self, group: list[_Pending]) -> None:
+        started = time.perf_counter()
         try:
             outcomes = await self._write([p.events for p in group])
         except Exception as error:  # noqa: BLE001 - handed to the batches' callers
@@ -115,6 +126,7 @@ class Ingestor:
             for pending in group:
                 await self._commit([pending])
             return
+        self._metrics.group_seconds.observe(time.perf_counter() - started)
         for pending, outcome in zip(group, outcomes, strict=True):
             self._finish(pending, outcome)
 
@@ -129,7 +141,10 @@ class Ingestor:
             # learners at once.
             store.lock_learners(learners)
             now = self._clock()
-            return [process_batch(rules, events, store, now) for events in batches]
+            started = time.perf_counter()
+            outcomes = [process_batch(rules, events, store, now) for events in batches]
+            self._metrics.evaluation_seconds.observe(time.perf_counter() - started)
+            return outcomes
 
         try:
             return await self._runner.write(work)
@@ -145,7 +160,11 @@ class Ingestor:
             if ack.outcome is Outcome.REJECTED:
                 _log.info(
                     "event rejected",
-                    extra={"event_id": ack.event_id, "reason_code": ack.reason_code},
+                    extra={
+                        "event_id": ack.event_id,
+                        "reason_code": ack.reason_code,
+                        "request_id": pending.request_id,
+                    },
                 )
         if not pending.done.done():
             pending.done.set_result(outcome.acks)

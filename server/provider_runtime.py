@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -14,8 +15,10 @@ from dsl.ruleset import IssueMethod
 from server.connections import ConnectionAdmin, make_client
 from server.domain import ConnectionRecord
 from server.errors import FailedPrecondition
+from server.health import ReportingCircuitBreaker
 from server.http_listener import HttpListener
 from server.ingest import RulesHolder, utcnow
+from server.metrics import Metrics
 from server.providers.base import BadgeProvider
 from server.providers.errors import ProviderError
 from server.providers.registry import ProviderRegistry
@@ -44,6 +47,10 @@ class ProviderRuntime:
     emulator: object | None = None  # an EmulatorServer when settings ask for one
     webhooks: WebhookApp | None = None
     http: HttpListener | None = None
+    #: The issuance worker's circuit breaker, one circuit per connection (health reads it).
+    breaker: ReportingCircuitBreaker = field(
+        default_factory=lambda: ReportingCircuitBreaker(clock=time.time)
+    )
     _credly_orgs: dict[str, str] = field(default_factory=dict)
     _retired: list[BadgeProvider] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -51,7 +58,11 @@ class ProviderRuntime:
 
     @classmethod
     async def start(
-        cls, settings: Settings, runner: TransactionRunner, holder: RulesHolder
+        cls,
+        settings: Settings,
+        runner: TransactionRunner,
+        holder: RulesHolder,
+        metrics: Metrics | None = None,
     ) -> ProviderRuntime:
         secrets = load_secret_box(settings.secret_key, Path(settings.secret_key_file))
         runtime = cls(runner, holder, secrets, ProviderRegistry(make_client, secrets))
@@ -76,7 +87,12 @@ class ProviderRuntime:
         if settings.issuance_worker:
             lease = timedelta(seconds=settings.issuance_lease_seconds)
             worker = IssuanceWorker(
-                runner, runtime.registry, lease=lease, methods=runtime.method_for
+                runner,
+                runtime.registry,
+                lease=lease,
+                methods=runtime.method_for,
+                breaker=runtime.breaker,
+                metrics=metrics,
             )
             runtime._tasks.append(
                 asyncio.create_task(worker.run(runtime._stop), name="issuance-worker")

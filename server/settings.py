@@ -88,6 +88,12 @@ class Settings:
     #: Secret path segment of the webhook URLs (/webhooks/credly/<token>); empty refuses
     #: every webhook. At least 32 url-safe characters, e.g. `secrets.token_urlsafe(32)`.
     webhook_token: str = dataclasses.field(default="", repr=False)
+    #: Seconds between health checks of the database (SELECT 1): gRPC health turns
+    #: NOT_SERVING while it does not answer, SERVING when it does again. 0 checks only at
+    #: start-up.
+    health_check_seconds: float = 5.0
+    #: Seconds a health check (and a /metrics scrape's outbox count) waits for the database.
+    health_check_timeout_seconds: float = 2.0
 
     def validate(self) -> Settings:
         if not 0 <= self.grpc_port <= 65535:
@@ -114,6 +120,10 @@ class Settings:
             raise SettingsError(
                 f"provider_emulator must be empty or 'demo', got {self.provider_emulator!r}"
             )
+        if self.health_check_seconds < 0:
+            raise SettingsError("health_check_seconds must not be negative (0 turns it off)")
+        if self.health_check_timeout_seconds <= 0:
+            raise SettingsError("health_check_timeout_seconds must be positive")
         if self.shutdown_grace_seconds < 0:
             raise SettingsError("shutdown_grace_seconds must not be negative")
         self._validate_security()

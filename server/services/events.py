@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
@@ -10,6 +11,7 @@ from badgeflow.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc
 
 from server.errors import FieldViolation, InvalidArgument, grpc_errors
 from server.ingest import Ingestor
+from server.metrics import Metrics
 from server.services.convert import ack_to_proto, event_from_proto
 
 __all__ = ["READ_AHEAD", "EventServiceServicer"]
@@ -21,9 +23,12 @@ _InFlight = tuple[int, "asyncio.Future[list[event_pb2.EventResult]]"]
 
 
 class EventServiceServicer(event_service_pb2_grpc.EventServiceServicer):
-    def __init__(self, ingestor: Ingestor, max_batch_events: int) -> None:
+    def __init__(
+        self, ingestor: Ingestor, max_batch_events: int, metrics: Metrics | None = None
+    ) -> None:
         self._ingestor = ingestor
         self._max_batch = max_batch_events
+        self._metrics = metrics or Metrics()
 
     async def _process(self, events: Sequence[event_pb2.Event]) -> list[event_pb2.EventResult]:
         if len(events) > self._max_batch:
@@ -39,7 +44,11 @@ class EventServiceServicer(event_service_pb2_grpc.EventServiceServicer):
             )
         if not events:
             return []
+        started = time.perf_counter()
         acks = await self._ingestor.ingest([event_from_proto(e) for e in events])
+        # Once per batch: the acks' counts, and the time from arrival to acks.
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._metrics.count_acks(acks)
         return [ack_to_proto(a) for a in acks]
 
     @grpc_errors
