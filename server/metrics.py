@@ -21,7 +21,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from server.domain import OutboxState
@@ -41,6 +41,8 @@ _log = logging.getLogger("badgeflow.metrics")
 
 #: Longest a scrape waits for the outbox count before answering without it.
 DEFAULT_SCRAPE_READ_SECONDS = 2.0
+#: What `generate_latest` writes: the classic text format, which every Prometheus reads.
+CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 #: Ingest runs in milliseconds; provider calls in tens of milliseconds to seconds.
 _INGEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _CALL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -226,7 +228,7 @@ class MetricsApp:
             return
         await self._state.sample()
         body = generate_latest(self._metrics.registry)
-        await respond(send, 200, body, CONTENT_TYPE_LATEST.encode())
+        await respond(send, 200, body, CONTENT_TYPE)
 
 
 async def respond(send: Send, status: int, body: bytes, content_type: bytes) -> None:
