@@ -159,10 +159,15 @@ class ScrapeState(Collector):
         self._circuit_states = circuit_states
         self._read_timeout = read_timeout
         self._outbox: Mapping[str, int] | None = None
+        self._pending: asyncio.Future[Mapping[str, int]] | None = None
 
     async def sample(self) -> None:
+        # A count stuck on a hung database keeps its read thread; later scrapes wait for
+        # that one rather than take the other read threads too.
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.ensure_future(self._outbox_counts())
         try:
-            self._outbox = await asyncio.wait_for(self._outbox_counts(), self._read_timeout)
+            self._outbox = await asyncio.wait_for(asyncio.shield(self._pending), self._read_timeout)
         except Exception as error:  # noqa: BLE001 - the scrape answers without the depth
             _log.warning("outbox depth unavailable", extra={"error": type(error).__name__})
             self._outbox = None

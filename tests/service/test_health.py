@@ -82,10 +82,10 @@ async def statuses(app: App) -> dict[str, int]:
         }
 
 
-async def healthz(app: App) -> httpx.Response:
+async def healthz(app: App, path: str = "/healthz") -> httpx.Response:
     assert app.providers.http is not None
     async with httpx.AsyncClient() as client:
-        return await client.get(f"http://127.0.0.1:{app.providers.http.port}/healthz")
+        return await client.get(f"http://127.0.0.1:{app.providers.http.port}{path}")
 
 
 async def test_a_database_that_does_not_answer_turns_every_service_not_serving(
@@ -105,6 +105,9 @@ async def test_a_database_that_does_not_answer_turns_every_service_not_serving(
         "not_serving",
         {"status": "error", "error": "OperationalError"},
     )
+    scraped = (await healthz(app, "/metrics")).text.splitlines()
+    assert "badgeflow_database_up 0.0" in scraped
+    assert [line for line in scraped if line.startswith("badgeflow_outbox_items{")] == []
 
     served.database_back()
     assert (await app.monitor.check()).database_ok
