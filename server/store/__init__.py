@@ -52,7 +52,7 @@ from server.store.outbox import (
     upsert_provider_badge,
 )
 from server.store.progress import learner_progress, load_progress, save_progress, template_progress
-from server.store.rules import append_rules, current_rules
+from server.store.rules import append_rules, config_mark, current_rules, current_version
 from server.store.sync import (
     apply_template_sync,
     get_provider_badge,
@@ -75,7 +75,9 @@ __all__ = [
     "claim_due",
     "count_events",
     "create_engine_for",
+    "config_mark",
     "current_rules",
+    "current_version",
     "enqueue",
     "enqueue_item",
     "ensure_templates",

@@ -43,6 +43,7 @@ _COLUMNS = (
     "grant_reason",
 )
 _JSON_COLUMNS = ("event_ids", "evidence")
+_TIME_COLUMNS = ("awarded_at", "revoked_at", "expires_at")
 _INSERT = f"INSERT INTO awards ({', '.join(_COLUMNS)})"
 _INSERT_VALUES = "(" + ", ".join("JSON(?)" if c in _JSON_COLUMNS else "?" for c in _COLUMNS) + ")"
 # The awards are matched back by their unique identity: RETURNING's row order is not
@@ -141,23 +142,39 @@ def _fetch(session: Session, stmt: Any) -> Sequence[Award]:
     return session.scalars(stmt.execution_options(populate_existing=True)).all()
 
 
-def _to_driver_row(driver: Driver, award: AwardRecord) -> tuple[Any, ...]:
-    """The values of `_COLUMNS`, as `_to_row` gives them, in the driver's form."""
+def _values(award: AwardRecord) -> tuple[Any, ...]:
+    """The award's values for `_COLUMNS`, in that order, as the typed models take them."""
     return (
         award.learner_id,
         award.template_id,
         award.badge,
         award.sequence,
         award.state.value,
-        driver.time(award.awarded_at),
-        driver.time(award.revoked_at),
+        award.awarded_at,
+        award.revoked_at,
         None if award.revoked_by is None else award.revoked_by.value,
         award.revoke_reason,
-        driver.json(list(award.event_ids)),
-        driver.time(award.expires_at),
-        driver.json([[e.kind, e.name, e.value] for e in award.evidence]),
+        list(award.event_ids),
+        award.expires_at,
+        [[e.kind, e.name, e.value] for e in award.evidence],
         award.origin.value,
         award.grant_reason,
+    )
+
+
+def _to_row(award: AwardRecord) -> dict[str, Any]:
+    return dict(zip(_COLUMNS, _values(award), strict=True))
+
+
+def _to_driver_row(driver: Driver, award: AwardRecord) -> tuple[Any, ...]:
+    """`_values` in the driver's form (see `_driver`)."""
+    return tuple(
+        driver.json(value)
+        if name in _JSON_COLUMNS
+        else driver.time(value)
+        if name in _TIME_COLUMNS
+        else value
+        for name, value in zip(_COLUMNS, _values(award), strict=True)
     )
 
 
@@ -180,25 +197,6 @@ def _from_driver_row(driver: Driver, row: Sequence[Any]) -> AwardRecord:
         origin=AwardOrigin(row[13]),
         grant_reason=row[14],
     )
-
-
-def _to_row(award: AwardRecord) -> dict[str, Any]:
-    return {
-        "learner_id": award.learner_id,
-        "template_id": award.template_id,
-        "badge": award.badge,
-        "sequence": award.sequence,
-        "state": award.state.value,
-        "awarded_at": award.awarded_at,
-        "revoked_at": award.revoked_at,
-        "revoked_by": None if award.revoked_by is None else award.revoked_by.value,
-        "revoke_reason": award.revoke_reason,
-        "event_ids": list(award.event_ids),
-        "expires_at": award.expires_at,
-        "evidence": [[e.kind, e.name, e.value] for e in award.evidence],
-        "origin": award.origin.value,
-        "grant_reason": award.grant_reason,
-    }
 
 
 def _to_record(row: Award) -> AwardRecord:
