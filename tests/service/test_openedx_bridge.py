@@ -148,7 +148,9 @@ class Bus:
         """The bridge's consumer group (entries-read, pending, lag); zeros before the
         bridge created it."""
         groups = self.r.xinfo_groups(self.stream)
-        return groups[0] if groups else {"entries-read": 0, "pending": 0, "lag": None}
+        if not groups:
+            return {"entries-read": 0, "pending": 0, "lag": None}
+        return groups[0] | {"entries-read": groups[0]["entries-read"] or 0}  # nil: none yet
 
     def entries_of(self, event_type: str) -> list[tuple[str, dict[bytes, bytes]]]:
         return [
