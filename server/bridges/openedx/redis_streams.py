@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.bridges.openedx.envelope import MalformedMessage, from_redis_fields
 from server.bridges.openedx.forwarding import (
@@ -226,10 +228,8 @@ class RedisStreamBridge:
         while not stop.is_set():
             try:
                 await self._steady(stop)
-            except BadgeflowUnreachable as exc:
-                _LOG.error(
-                    "badgeflow unreachable; retrying", extra={"error": str(exc), "in_s": backoff}
-                )
+            except (BadgeflowUnreachable, RedisConnectionError, RedisTimeoutError) as exc:
+                _LOG.error("retrying after an error", extra={"error": str(exc), "in_s": backoff})
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, RETRY_BACKOFF_MAX)
                 continue
