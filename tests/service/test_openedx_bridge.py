@@ -28,6 +28,9 @@ import pytest
 import redis
 from badgeflow_client.aio import AsyncBadgeflowClient
 
+from server.auth import Role
+from tests.service.conftest import Secured
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL_ENV = "BADGEFLOW_TEST_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -456,7 +459,7 @@ async def test_entries_left_pending_by_a_dead_consumer_are_claimed(
         pytest.param(
             {"url": "http://127.0.0.1:6379"},
             "error: OPENEDX_REDIS_URL must start with redis://, rediss:// or unix://, "
-            "got 'http://127.0.0.1:6379'",
+            "got scheme 'http'",
             id="bad-url",
         ),
     ],
@@ -495,4 +498,52 @@ async def test_a_stream_trimmed_past_the_group_is_reported(
         "raise Open edX's EVENT_BUS_REDIS_STREAM_MAX_LEN above a downtime's backlog"
     )
     assert (warning["level"], warning["oldest_entry"]) == ("warning", kept)
+    assert bridge.last("stopped")["accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "extra", "message"),
+    [
+        pytest.param(
+            None, (), "badgeflow at {target} refused: this server needs an API key", id="no-key"
+        ),
+        pytest.param(
+            Role.PUBLISHER,
+            (),
+            "badgeflow at {target} refused: this RPC needs a reader key; key ",
+            id="publisher-key-cannot-read-awards-back",
+        ),
+        pytest.param(
+            Role.READER,
+            ("--no-publish-back",),
+            "badgeflow at {target} refused: this RPC needs a publisher key; key ",
+            id="reader-key-cannot-send",
+        ),
+    ],
+)
+async def test_with_auth_on_the_bridge_needs_a_key_with_its_rights(
+    secured: Secured,
+    start_bridge: BridgeFactory,
+    role: Role | None,
+    extra: tuple[str, ...],
+    message: str,
+) -> None:
+    key = ("--api-key", secured.keys[role]) if role is not None else ()
+    bridge = start_bridge(*key, *extra, server=secured.target)
+    code = await asyncio.to_thread(bridge.process.wait, 60)
+    await bridge.stop(signal.SIGTERM)
+    expected = message.format(target=secured.target)
+    assert code == 2
+    assert [m for m in bridge.messages() if m.startswith(expected)] != [], bridge.messages()
+    assert all(k not in m for m in bridge.messages() for k in secured.keys.values())
+
+
+async def test_with_auth_on_an_admin_key_sends_and_publishes_back(
+    bus: Bus, secured: Secured, start_bridge: BridgeFactory
+) -> None:
+    bus.add(entry(PASSED, passing_payload(7, "Ada Lovelace")))
+    bridge = start_bridge("--api-key", secured.keys[Role.ADMIN], server=secured.target)
+    await until(lambda: "bridge started" in bridge.messages(), "the bridge started", bridge)
+    await until(lambda: bus.group()["pending"] == bus.group()["lag"] == 0, "all settled", bridge)
+    assert await bridge.stop(signal.SIGTERM) == 0
     assert bridge.last("stopped")["accepted"] == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 __all__ = ["BridgeConfig", "ConfigError", "full_topic", "parse_config"]
@@ -35,6 +35,11 @@ def full_topic(prefix: str, topic: str = BASE_TOPIC) -> str:
 @dataclass(frozen=True)
 class BridgeConfig:
     server: str = DEFAULT_SERVER
+    #: badgeflow API key when its auth is on (a `publisher` key sends; publishing awards
+    #: back reads them too, so that needs an `admin` key, or use --no-publish-back).
+    api_key: str = field(default="", repr=False)
+    tls: bool = False
+    ca_file: str = ""
     redis_url: str = ""
     kafka_bootstrap_servers: str = ""
     schema_registry_url: str = ""
@@ -71,9 +76,11 @@ class BridgeConfig:
                 "--kafka-bootstrap-servers (OPENEDX_KAFKA_BOOTSTRAP_SERVERS)"
             )
         if self.redis_url and urlsplit(self.redis_url).scheme not in _REDIS_SCHEMES:
+            # Only the scheme is echoed: the rest of the URL may hold a password.
+            scheme = urlsplit(self.redis_url).scheme or "(none)"
             raise ConfigError(
                 f"OPENEDX_REDIS_URL must start with redis://, rediss:// or unix://, "
-                f"got {self.redis_url!r}"
+                f"got scheme {scheme!r}"
             )
         if self.kafka_bootstrap_servers and not self.schema_registry_url:
             raise ConfigError(
@@ -83,7 +90,20 @@ class BridgeConfig:
             raise ConfigError(f"--batch-size must be 1..1000, got {self.batch_size}")
         if self.start not in ("all", "new"):
             raise ConfigError(f"--start must be 'all' or 'new', got {self.start!r}")
+        if self.ca_file and not self.tls:
+            raise ConfigError("--ca-file (BADGEFLOW_CA_FILE) needs --tls (BADGEFLOW_TLS=1)")
+        self.root_certificates()  # readable now, not at the first connection
         return self
+
+    def root_certificates(self) -> bytes | None:
+        """The CA file's PEM, or None for the system's roots."""
+        if not self.ca_file:
+            return None
+        try:
+            with open(self.ca_file, "rb") as pem:
+                return pem.read()
+        except OSError as error:
+            raise ConfigError(f"cannot read --ca-file {self.ca_file}: {error.strerror}") from None
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -97,6 +117,22 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--server",
         default=env.get("BADGEFLOW_SERVER") or DEFAULT_SERVER,
         help="badgeflow's gRPC address (BADGEFLOW_SERVER)",
+    )
+    add(
+        "--api-key",
+        default=env.get("BADGEFLOW_API_KEY", ""),
+        help="badgeflow API key when its auth is on (BADGEFLOW_API_KEY); never printed",
+    )
+    add(
+        "--tls",
+        action="store_true",
+        default=env.get("BADGEFLOW_TLS", "").lower() in _TRUE,
+        help="connect to badgeflow over TLS (BADGEFLOW_TLS=1)",
+    )
+    add(
+        "--ca-file",
+        default=env.get("BADGEFLOW_CA_FILE", ""),
+        help="PEM file of the CA that signed badgeflow's certificate (BADGEFLOW_CA_FILE)",
     )
     add(
         "--redis-url",

@@ -45,7 +45,7 @@ async def _check_badgeflow(client: AsyncBadgeflowClient, config: BridgeConfig) -
     deadline = time.monotonic() + config.connect_timeout
     while True:
         try:
-            await asyncio.wait_for(client.get_rules(), max(0.1, deadline - time.monotonic()))
+            await asyncio.wait_for(_probe(client, config), max(0.1, deadline - time.monotonic()))
             return
         except (Unavailable, TimeoutError) as exc:
             if time.monotonic() + STARTUP_RETRY_SECONDS >= deadline:
@@ -57,6 +57,14 @@ async def _check_badgeflow(client: AsyncBadgeflowClient, config: BridgeConfig) -
         await asyncio.sleep(STARTUP_RETRY_SECONDS)
 
 
+async def _probe(client: AsyncBadgeflowClient, config: BridgeConfig) -> None:
+    """Calls needing the rights the bridge will use, so a key that lacks one is refused
+    at start: sending events (publisher), and reading awards to publish them back."""
+    await client.publish_events([])
+    if config.publish_back:
+        await client.get_rules()
+
+
 async def _first_start(redis: aioredis.Redis, key: str) -> datetime:
     """When the bridge first ran on this stream and group: awards before it are not
     published back (they predate the bridge)."""
@@ -66,7 +74,13 @@ async def _first_start(redis: aioredis.Redis, key: str) -> datetime:
 
 async def run(config: BridgeConfig, stop: asyncio.Event) -> None:
     """Run until `stop` is set; raises `BridgeStartError` if it cannot start."""
-    async with AsyncBadgeflowClient(config.server) as client:
+    client = AsyncBadgeflowClient(
+        config.server,
+        api_key=config.api_key,
+        tls=config.tls,
+        root_certificates=config.root_certificates(),
+    )
+    async with client:
         if config.kafka_bootstrap_servers:
             from server.bridges.openedx.kafka_client import run_kafka
 

@@ -51,9 +51,19 @@ ONE_BUS = (
             id="two-buses",
         ),
         pytest.param(
-            ["--redis-url", "http://redis:6379"],
-            "OPENEDX_REDIS_URL must start with redis://, rediss:// or unix://, got 'http://redis:6379'",
-            id="bad-url",
+            ["--redis-url", "http://:hunter2@redis:6379"],
+            "OPENEDX_REDIS_URL must start with redis://, rediss:// or unix://, got scheme 'http'",
+            id="bad-url-password-not-echoed",
+        ),
+        pytest.param(
+            ["--redis-url", "redis://r", "--ca-file", "ca.pem"],
+            "--ca-file (BADGEFLOW_CA_FILE) needs --tls (BADGEFLOW_TLS=1)",
+            id="ca-without-tls",
+        ),
+        pytest.param(
+            ["--redis-url", "redis://r", "--tls", "--ca-file", "/nonexistent/ca.pem"],
+            "cannot read --ca-file /nonexistent/ca.pem: No such file or directory",
+            id="ca-unreadable",
         ),
         pytest.param(
             ["--kafka-bootstrap-servers", "k:9092"],
@@ -71,3 +81,8 @@ def test_settings_the_bridge_cannot_use_are_named(argv: list[str], message: str)
     with pytest.raises(ConfigError) as caught:
         parse_config(argv, {})
     assert str(caught.value) == message
+
+
+def test_the_api_key_comes_from_the_environment_and_is_never_shown() -> None:
+    config = parse_config(["--redis-url", "redis://r"], {"BADGEFLOW_API_KEY": "bfk_secret"})
+    assert (config.api_key, "bfk_secret" in repr(config)) == ("bfk_secret", False)
