@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from server.store.checkpoints import background_checkpoints
 from server.store.db import create_engine_for
 
 __all__ = ["TRANSACTION_ROWS", "upsert_rate"]
@@ -93,8 +94,10 @@ def _upsert(engine: Engine) -> Any:
 
 def upsert_rate(url: str, count: int, templates: int) -> dict[str, Any]:
     """Rows/s of `count` upserts into a fresh table on `url` (its backend's settings:
-    WAL and synchronous=NORMAL on SQLite, as the server uses)."""
+    WAL, synchronous=NORMAL and checkpoints in the background on SQLite, as the server
+    uses)."""
     engine = create_engine_for(url)
+    checkpointer = background_checkpoints(engine)  # as the server runs SQLite
     try:
         _METADATA.create_all(engine)
         rows, stmt = _rows(count, templates), _upsert(engine)
@@ -104,6 +107,8 @@ def upsert_rate(url: str, count: int, templates: int) -> dict[str, Any]:
                 connection.execute(stmt, rows[first : first + TRANSACTION_ROWS])
         elapsed = time.perf_counter() - start
     finally:
+        if checkpointer is not None:
+            checkpointer.stop()
         engine.dispose()
     return {
         "rows": len(rows),

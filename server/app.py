@@ -42,6 +42,7 @@ from server.ingest import Ingestor, RulesHolder
 from server.logs import configure_logging
 from server.metrics import MeteredBroadcaster, Metrics, MetricsApp, ScrapeState
 from server.provider_runtime import ProviderRuntime
+from server.rate_limit import ClientRates, RateLimitInterceptor
 from server.replica_sync import ConfigFollower
 from server.request_ids import RequestIdInterceptor
 from server.retention import RetentionSweeper
@@ -54,6 +55,7 @@ from server.services.rules import RuleServiceServicer
 from server.services.templates import TemplateServiceServicer
 from server.settings import Settings, SettingsError, load_settings
 from server.store.batch_store import SqlBatchStore
+from server.store.checkpoints import WalCheckpointer, background_checkpoints
 from server.store.db import create_engine_for, make_session_factory, migrate
 from server.store.outbox import outbox_counts
 from server.transactions import TransactionRunner
@@ -110,6 +112,8 @@ class App:
     metrics: Metrics | None = None
     #: The periodic database check behind gRPC health and GET /healthz.
     monitor: HealthMonitor | None = None
+    #: SQLite: checkpoints the write-ahead log off the commit path.
+    checkpointer: WalCheckpointer | None = None
     stopped: bool = False
 
     async def stop(self, grace: float) -> None:
@@ -131,6 +135,8 @@ class App:
             stop.set()
             await task
         self.runner.close()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()  # after the last commit: leaves a short log
         self.engine.dispose()
         _log.info("stopped")
 
@@ -140,6 +146,7 @@ async def build_server(settings: Settings) -> App:
     configured port (0 picks one; `App.port` says which)."""
     tls = server_credentials(settings)
     engine = create_engine_for(settings.database_url)
+    checkpointer = background_checkpoints(engine)  # before any connection: see the module
     await asyncio.to_thread(migrate, engine)
     runner = TransactionRunner(make_session_factory(engine))
     holder = RulesHolder(await runner.read(load_active_rules))
@@ -160,6 +167,11 @@ async def build_server(settings: Settings) -> App:
         interceptors=[
             RequestIdInterceptor(),
             *([AuthInterceptor(verifier)] if settings.auth else []),
+            *(
+                [RateLimitInterceptor(ClientRates(settings.max_events_per_second_per_client))]
+                if settings.max_events_per_second_per_client > 0
+                else []
+            ),
         ],
         options=[
             ("grpc.max_receive_message_length", settings.max_message_bytes),
@@ -211,6 +223,8 @@ async def build_server(settings: Settings) -> App:
     if port == 0:
         await providers.stop()
         runner.close()
+        if checkpointer is not None:
+            checkpointer.stop()
         engine.dispose()
         raise SettingsError(f"cannot listen on {address}: the address is in use or invalid")
     await server.start()
@@ -255,6 +269,7 @@ async def build_server(settings: Settings) -> App:
         config_follower=(config_stop, follower) if follower is not None else None,
         metrics=metrics,
         monitor=monitor,
+        checkpointer=checkpointer,
     )
 
 

@@ -48,6 +48,9 @@ class Settings:
     max_batch_events: int = 1000
     #: Largest gRPC message the server accepts, in bytes.
     max_message_bytes: int = 16 * 1024 * 1024
+    #: Events a second one client (an API key, else an address) may send; 0: no limit.
+    #: Streams are paced to it, PublishEvents over it is RESOURCE_EXHAUSTED (RATE_LIMITED).
+    max_events_per_second_per_client: float = 0.0
     #: Key that seals provider tokens at rest (Fernet, url-safe base64); empty uses the key file.
     secret_key: str = dataclasses.field(default="", repr=False)
     #: Key file created on first use when no secret_key is set (fine for a laptop only).
@@ -114,6 +117,10 @@ class Settings:
             raise SettingsError("replica_sync_seconds must not be negative (0 turns it off)")
         if self.event_retention_days < 0:
             raise SettingsError("event_retention_days must not be negative (0 keeps every event)")
+        if self.max_events_per_second_per_client < 0:
+            raise SettingsError(
+                "max_events_per_second_per_client must not be negative (0: no limit)"
+            )
         if self.max_batch_events < 1:
             raise SettingsError("max_batch_events must be at least 1")
         if self.provider_emulator not in ("", "demo"):
