@@ -14,25 +14,19 @@ The test polls the processes it runs (there is no event to await across them).""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from badgeflow.v1 import event_pb2, progress_pb2, provider_pb2
 from badgeflow_client import BadgeflowClient, payload_json
-from sqlalchemy import make_url
 
 from server.providers.base import ProviderBadge
 from server.providers.credly import CredlyClient
 from server.providers.emulator import DEMO_CREDLY_ORG_ID, DEMO_CREDLY_TOKEN
-from server.store.db import create_engine_for
-from tests.service.serverproc import REPO_ROOT, ServerProcess, start_server
-from tests.store.backends import postgres_url
+from tests.service.serverproc import ServerProcess, start_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -54,52 +48,6 @@ badge "ten-courses" {{
 """
 DEADLINE = 180.0
 POLL = 0.2
-
-
-@pytest.fixture
-def schema_url() -> Iterator[str]:
-    base = postgres_url()
-    schema = f"replicas_{uuid.uuid4().hex[:12]}"
-    _admin(base, f'CREATE SCHEMA "{schema}"')
-    try:
-        yield (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        _admin(base, f'DROP SCHEMA "{schema}" CASCADE')
-
-
-def _admin(url: str, statement: str) -> None:
-    engine = create_engine_for(url)
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(statement)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def credly_url() -> Iterator[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "server.providers.emulator",
-        "--seed-demo",
-        "--latency-ms",
-        "5",
-    ]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    try:
-        assert first.startswith("credly:"), first
-        yield first.split()[-1]
-    finally:
-        process.terminate()
-        process.wait(30)
-        process.stdout.close()
 
 
 def _event(event_id: str, learner: str, course: str) -> event_pb2.Event:
@@ -158,8 +106,9 @@ def _unfinished(target: str) -> int:
 
 
 def test_two_replicas_give_exactly_one_award_and_badge_per_learner(
-    schema_url: str, credly_url: str
+    schema_url: str, credly_process: Callable[..., str]
 ) -> None:
+    credly_url = credly_process("--latency-ms", "5")
     settings = {"replica_sync_seconds": "0.2", "reconcile_interval_seconds": "0"}
     replicas: list[ServerProcess] = [start_server(schema_url, **settings) for _ in range(2)]
     try:
