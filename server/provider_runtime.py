@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from dsl.ruleset import IssueMethod
@@ -183,7 +183,9 @@ class ProviderRuntime:
 
     async def _reconcile_every(self, interval: float) -> None:
         """Read issued badges back from every active connection, every `interval` s
-        (state changes, expiry, replacements; badges issued directly on the provider)."""
+        (state changes, expiry, replacements; badges issued directly on the provider).
+        A round that fails (the database restarting) is logged and the next one
+        starts from the same point."""
         since = None
         while not self._stop.is_set():
             try:
@@ -192,25 +194,32 @@ class ProviderRuntime:
             except TimeoutError:
                 pass
             started = utcnow()
-            active = await self.runner.read(
-                lambda s: connections_repo.list_connections(s, active_only=True)
-            )
-            for record in active:
-                client = self.registry.client(record.id)
-                if client is None:
-                    continue
-                try:
-                    report = await reconcile_connection(self.runner, record, client, since, started)
-                except ProviderError as error:
-                    _log.warning(
-                        "reconciliation failed",
-                        extra={"connection_id": record.id, "error": str(error)},
-                    )
-                    continue
-                _log.info(
-                    "reconciled", extra={"connection_id": record.id, **dataclasses.asdict(report)}
-                )
+            try:
+                await self._reconcile_round(since, started)
+            except Exception:  # noqa: BLE001 - one bad round must not end reconciliation
+                _log.warning("reconciliation round failed; trying again", exc_info=True)
+                continue
             since = started
+
+    async def _reconcile_round(self, since: datetime | None, started: datetime) -> None:
+        active = await self.runner.read(
+            lambda s: connections_repo.list_connections(s, active_only=True)
+        )
+        for record in active:
+            client = self.registry.client(record.id)
+            if client is None:
+                continue
+            try:
+                report = await reconcile_connection(self.runner, record, client, since, started)
+            except ProviderError as error:
+                _log.warning(
+                    "reconciliation failed",
+                    extra={"connection_id": record.id, "error": str(error)},
+                )
+                continue
+            _log.info(
+                "reconciled", extra={"connection_id": record.id, **dataclasses.asdict(report)}
+            )
 
     async def stop(self) -> None:
         self._stop.set()

@@ -60,8 +60,15 @@ def create_engine_for(url: str) -> Engine:
     )
 
 
+#: Seconds to wait for a PostgreSQL connection: a host that drops packets would
+#: otherwise hold the one writer thread until the kernel's TCP timeout (minutes).
+POSTGRES_CONNECT_TIMEOUT = 10
+
+
 def _postgres_engine(url: URL, **kwargs: Any) -> Engine:
     # pool_pre_ping: replicas outlive database restarts and fail-overs.
+    if "connect_timeout" not in url.query:
+        kwargs.setdefault("connect_args", {})["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     event.listen(engine, "connect", _configure_postgres_connection)
     return engine
