@@ -155,6 +155,11 @@ class IssuanceWorker:
                 await self._handle(item)
 
     async def _handle(self, item: OutboxItem) -> None:
+        if item.lease_until is not None and self._clock() >= item.lease_until:
+            # Our claim ran out while earlier items were handled: another worker may
+            # hold the row now. Leave it; whoever claims it next looks it up first.
+            _log.info("issuance lease ran out; left to the next claim", extra={"id": item.id})
+            return
         context = await self._runner.read(lambda s: _load(s, item))
         resolved = self._resolver.for_template(item.template_id)
         if resolved is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -187,6 +187,30 @@ async def test_a_template_no_connection_serves_waits_visibly(runner: Transaction
         "no provider connection serves accredible:9",
     )
     assert item.next_attempt_at is not None and item.next_attempt_at > datetime.now(UTC)
+
+
+async def test_an_item_whose_lease_ran_out_is_left_to_the_next_claim(
+    runner: TransactionRunner,
+) -> None:
+    """A worker slow enough that its claim expired before it reached an item must not
+    call the provider for it: another worker may hold the row by then."""
+    await _award(runner, 3)
+    provider = FakeProvider()
+    times = iter([datetime.now(UTC)])  # the claim; every later reading is past the lease
+
+    def clock() -> datetime:
+        return next(times, datetime.now(UTC) + timedelta(hours=1))
+
+    slow = _worker(runner, provider, clock=clock, lease=timedelta(seconds=60))
+    assert await slow.run_once() == 3
+    assert provider.calls == 0
+    items = await runner.read(list_outbox)
+    assert [(i.state, i.attempts) for i in items] == [(OutboxState.PENDING, 0)] * 3
+
+    await _drain(_worker(runner, provider, clock=lambda: datetime.now(UTC) + timedelta(hours=2)))
+    items = await runner.read(list_outbox)
+    assert [i.state for i in items] == [OutboxState.SENT] * 3
+    assert len(provider.badges) == 3
 
 
 REPEATABLE = """
