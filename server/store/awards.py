@@ -43,6 +43,8 @@ _COLUMNS = (
     "grant_reason",
 )
 _JSON_COLUMNS = ("event_ids", "evidence")
+# Everything but the identity (learner, template, badge, sequence): what an update writes.
+_MUTABLE = _COLUMNS[4:]
 _TIME_COLUMNS = ("awarded_at", "revoked_at", "expires_at")
 _INSERT = f"INSERT INTO awards ({', '.join(_COLUMNS)})"
 _INSERT_VALUES = "(" + ", ".join("JSON(?)" if c in _JSON_COLUMNS else "?" for c in _COLUMNS) + ")"
@@ -100,23 +102,7 @@ def update_award(session: Session, award: AwardRecord) -> None:
     identity: a revoked row that stands again may come from a grant or from the rules."""
     if award.id is None:
         raise ValueError("award has no id; insert it first")
-    values = {
-        name: value
-        for name, value in _to_row(award).items()
-        if name
-        in (
-            "state",
-            "awarded_at",
-            "revoked_at",
-            "revoked_by",
-            "revoke_reason",
-            "event_ids",
-            "expires_at",
-            "evidence",
-            "origin",
-            "grant_reason",
-        )
-    }
+    values = {name: value for name, value in _to_row(award).items() if name in _MUTABLE}
     result = session.execute(update(Award).where(Award.id == award.id).values(values))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise KeyError(award.id)

@@ -36,7 +36,7 @@ def schema_url() -> Iterator[str]:
     """The test database URL with its own fresh schema (libpq `options`), for server
     processes that build their engine from a URL; dropped after the test."""
     base = postgres_url()
-    schema = f"faults_{uuid.uuid4().hex[:12]}"
+    schema = f"proc_{uuid.uuid4().hex[:12]}"
     _admin(base, f'CREATE SCHEMA "{schema}"')
     try:
         yield (

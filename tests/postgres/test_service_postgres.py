@@ -3,20 +3,16 @@ real server over PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
 from badgeflow.v1 import event_pb2, event_service_pb2, progress_pb2, progress_service_pb2
-from sqlalchemy import make_url
 
 from server.app import App, build_server
 from server.settings import Settings
-from server.store.db import create_engine_for
 from tests.conftest import TEST_SECRET_KEY
 from tests.service.stubs import apply_and_activate, passed, stubs, undecodable_events
-from tests.store.backends import postgres_url
 
 RULES = """
 badge "a-and-b" {
@@ -30,26 +26,6 @@ badge "a-and-b" {
 }
 """
 TEMPLATE = "accredible:4242"
-
-
-@pytest.fixture
-def schema_url() -> Iterator[str]:
-    """A database URL whose connections live in a fresh schema, dropped afterwards."""
-    base = postgres_url()
-    schema = f"svc_{uuid.uuid4().hex[:12]}"
-    admin = create_engine_for(base)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield (
-            make_url(base)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 async def _serve(url: str) -> App:
