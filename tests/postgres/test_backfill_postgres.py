@@ -13,7 +13,7 @@ from server.ingest import utcnow
 from server.retention import sweep_events
 from server.store import awards as awards_repo
 from server.store import count_events, list_outbox
-from tests.postgres.test_service_postgres import pg_app, schema_url  # noqa: F401 - fixtures
+from tests.postgres.test_service_postgres import pg_app  # noqa: F401 - a fixture
 from tests.service.stubs import stubs
 from tests.service.test_backfill import (
     TWO_COURSES,
