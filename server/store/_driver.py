@@ -17,11 +17,37 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["Driver", "driver_for"]
+__all__ = ["Driver", "RowInsert", "driver_for"]
 
 # SQLAlchemy's storage format for DateTime on SQLite: always six digits of microseconds,
 # so stored values sort as text in time order.
 _SQLITE_TIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+
+
+class RowInsert:
+    """An INSERT of many rows, spelled for each driver.
+
+    SQLite gets `VALUES (?, …)` run once per row by `executemany`, all in C. PostgreSQL
+    gets one statement for the whole batch, the rows sent as one array per column and
+    turned back into rows by `unnest`: psycopg's `executemany` sends a statement per
+    row (each about 25 µs of Python here), and a group commit inserts hundreds.
+    `columns` are (name, PostgreSQL type) pairs; `jsonb` columns take JSON text."""
+
+    __slots__ = ("postgres", "sqlite")
+
+    def __init__(self, table: str, columns: Sequence[tuple[str, str]], tail: str = "") -> None:
+        names = ", ".join(name for name, _ in columns)
+        self.sqlite = (
+            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))}){tail}"
+        )
+        arrays = ", ".join(f"%s::{'text' if kind == 'jsonb' else kind}[]" for _, kind in columns)
+        picks = ", ".join(
+            f"r.{name}::jsonb" if kind == "jsonb" else f"r.{name}" for name, kind in columns
+        )
+        self.postgres = (
+            f"INSERT INTO {table} ({names}) SELECT {picks}"
+            f" FROM unnest({arrays}) AS r({names}){tail}"
+        )
 
 
 class Driver:
@@ -78,9 +104,18 @@ class Driver:
     def read_json(self, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str | bytes) else value
 
-    def execute_many(self, text: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        if rows:
-            self._session.connection().exec_driver_sql(self.sql(text), list(rows))
+    def insert(self, statement: RowInsert, rows: Sequence[tuple[Any, ...]]) -> None:
+        """All `rows` (tuples in the statement's column order), in one round trip on
+        PostgreSQL."""
+        if not rows:
+            return
+        connection = self._session.connection()
+        if self.postgres:
+            connection.exec_driver_sql(
+                statement.postgres, tuple(list(c) for c in zip(*rows, strict=True))
+            )
+        else:
+            connection.exec_driver_sql(statement.sqlite, list(rows))
 
     def query(self, text: str, params: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
         return self._session.connection().exec_driver_sql(self.sql(text), params).all()  # type: ignore[return-value]

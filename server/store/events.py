@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain import EventRecord
-from server.store._driver import Driver
+from server.store._driver import Driver, RowInsert
 from server.store._statements import chunks
 from server.store.models import Event
 
@@ -23,9 +23,17 @@ __all__ = [
 ]
 
 
-_INSERT = (
-    "INSERT INTO events (id, type, learner_id, occurred_at, received_at, payload, source)"
-    " VALUES (?, ?, ?, ?, ?, JSON(?), ?)"
+_INSERT = RowInsert(
+    "events",
+    [
+        ("id", "text"),
+        ("type", "text"),
+        ("learner_id", "text"),
+        ("occurred_at", "timestamptz"),
+        ("received_at", "timestamptz"),
+        ("payload", "jsonb"),
+        ("source", "text"),
+    ],
 )
 
 
@@ -41,7 +49,7 @@ def existing_event_ids(session: Session, ids: Collection[str]) -> set[str]:
 
 
 def insert_events(session: Session, records: Sequence[EventRecord]) -> None:
-    """One executemany for the whole batch; a duplicate id raises IntegrityError."""
+    """One statement for the whole batch; a duplicate id raises IntegrityError."""
     driver = Driver(session)
     times: dict[datetime, Any] = {}  # a batch shares its received_at, often occurred_at
 
@@ -63,7 +71,7 @@ def insert_events(session: Session, records: Sequence[EventRecord]) -> None:
         )
         for r in records
     ]
-    driver.execute_many(_INSERT, rows)
+    driver.insert(_INSERT, rows)
 
 
 def count_events(session: Session) -> int:

@@ -9,15 +9,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain import LearnerRecord
-from server.store._driver import Driver
+from server.store._driver import Driver, RowInsert
 from server.store.models import Learner
 
 __all__ = ["get_learner", "upsert_learners"]
 
 _PROFILE_FIELDS = ("email", "first_name", "last_name")
-_UPSERT = (
-    "INSERT INTO learners (id, email, first_name, last_name, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+_UPSERT = RowInsert(
+    "learners",
+    [
+        ("id", "text"),
+        ("email", "text"),
+        ("first_name", "text"),
+        ("last_name", "text"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+    ],
+    " ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(
         f"{name} = CASE WHEN excluded.{name} <> '' THEN excluded.{name} ELSE learners.{name} END"
         for name in _PROFILE_FIELDS
@@ -26,7 +34,7 @@ _UPSERT = (
     + " OR ".join(
         f"(excluded.{name} <> '' AND excluded.{name} <> learners.{name})"
         for name in _PROFILE_FIELDS
-    )
+    ),
 )
 
 
@@ -43,7 +51,7 @@ def upsert_learners(session: Session, learners: Sequence[LearnerRecord], now: da
         for learner in _merge_by_id(learners).values()
     ]
     # Driver-level: every ingest batch runs it (see `_driver`).
-    driver.execute_many(_UPSERT, rows)
+    driver.insert(_UPSERT, rows)
 
 
 def get_learner(session: Session, id: str) -> LearnerRecord | None:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.domain import OutboxAction, OutboxItem, OutboxState, ProviderBadgeRecord
-from server.store._driver import Driver
+from server.store._driver import Driver, RowInsert
 from server.store._statements import upsert_insert
 from server.store.models import Award, Outbox, ProviderBadge
 
@@ -68,13 +68,24 @@ def enqueue(session: Session, items: Sequence[OutboxItem], now: datetime) -> Non
         )
         for item in items
     ]
-    driver.execute_many(_ENQUEUE, rows)
+    driver.insert(_ENQUEUE, rows)
 
 
-_ENQUEUE = (
-    "INSERT INTO outbox (award_id, action, template_id, state, attempts, next_attempt_at,"
-    " outcome_unknown, last_error, provider_badge_id, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ENQUEUE = RowInsert(
+    "outbox",
+    [
+        ("award_id", "integer"),
+        ("action", "text"),
+        ("template_id", "text"),
+        ("state", "text"),
+        ("attempts", "integer"),
+        ("next_attempt_at", "timestamptz"),
+        ("outcome_unknown", "boolean"),
+        ("last_error", "text"),
+        ("provider_badge_id", "text"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+    ],
 )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.domain import EvidenceItem, ProgressRecord, RequirementState
-from server.store._driver import Driver
+from server.store._driver import Driver, RowInsert
 from server.store._statements import chunks
 from server.store.models import Progress
 
@@ -34,12 +34,21 @@ _UPDATED_COLUMNS = (
     "times_awarded",
     "updated_at",
 )
-_UPSERT = (
-    "INSERT INTO progress (learner_id, template_id, requirements, partial, fulfilled_groups,"
-    " total_groups, completed, times_awarded, updated_at)"
-    " VALUES (?, ?, JSON(?), JSON(?), ?, ?, ?, ?, ?)"
+_UPSERT = RowInsert(
+    "progress",
+    [
+        ("learner_id", "text"),
+        ("template_id", "text"),
+        ("requirements", "jsonb"),
+        ("partial", "jsonb"),
+        ("fulfilled_groups", "integer"),
+        ("total_groups", "integer"),
+        ("completed", "boolean"),
+        ("times_awarded", "integer"),
+        ("updated_at", "timestamptz"),
+    ],
     " ON CONFLICT (learner_id, template_id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in _UPDATED_COLUMNS)
+    + ", ".join(f"{name} = excluded.{name}" for name in _UPDATED_COLUMNS),
 )
 _SELECT = (
     "SELECT learner_id, template_id, requirements, partial, fulfilled_groups, total_groups,"
@@ -74,10 +83,10 @@ def load_progress(session: Session, keys: Collection[Key]) -> dict[Key, Progress
 
 def save_progress(session: Session, records: Sequence[ProgressRecord]) -> None:
     """Insert or overwrite by (learner, template); the last record for a key wins.
-    One driver-level executemany (see `_driver`)."""
+    One driver-level statement (see `_driver`)."""
     driver = Driver(session)
     rows = {(r.learner_id, r.template_id): _to_driver_row(driver, r) for r in records}
-    driver.execute_many(_UPSERT, list(rows.values()))
+    driver.insert(_UPSERT, list(rows.values()))
 
 
 def learner_progress(session: Session, learner_id: str) -> list[ProgressRecord]:
