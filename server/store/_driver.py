@@ -107,15 +107,26 @@ class Driver:
     def insert(self, statement: RowInsert, rows: Sequence[tuple[Any, ...]]) -> None:
         """All `rows` (tuples in the statement's column order), in one round trip on
         PostgreSQL."""
-        if not rows:
+        self.insert_all([(statement, rows)])
+
+    def insert_all(self, inserts: Sequence[tuple[RowInsert, Sequence[tuple[Any, ...]]]]) -> None:
+        """Several inserts into different tables, in one round trip on PostgreSQL: all but
+        the last become data-modifying `WITH` clauses of the last. They run on one
+        snapshot and cannot see each other's rows, so the tables must not depend on one
+        another (no foreign key between them, no conflict on a row another inserts)."""
+        work = [(statement, rows) for statement, rows in inserts if rows]
+        if not work:
             return
         connection = self._session.connection()
-        if self.postgres:
-            connection.exec_driver_sql(
-                statement.postgres, tuple(list(c) for c in zip(*rows, strict=True))
-            )
-        else:
-            connection.exec_driver_sql(statement.sqlite, list(rows))
+        if not self.postgres:
+            for statement, rows in work:
+                connection.exec_driver_sql(statement.sqlite, list(rows))
+            return
+        *first, (last, last_rows) = work
+        clauses = [f"w{i} AS ({statement.postgres})" for i, (statement, _) in enumerate(first)]
+        text = f"WITH {', '.join(clauses)} {last.postgres}" if clauses else last.postgres
+        params = [list(c) for _, rows in work for c in zip(*rows, strict=True)]
+        connection.exec_driver_sql(text, tuple(params))
 
     def query(self, text: str, params: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
         return self._session.connection().exec_driver_sql(self.sql(text), params).all()  # type: ignore[return-value]

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from server.domain import EventRecord
 from server.store._driver import Driver, RowInsert
 from server.store._statements import chunks
+from server.store.locks import LOCK_GATE
 from server.store.models import Event
 
 __all__ = [
     "count_events",
+    "event_rows",
     "events_by_ids",
     "existing_event_ids",
     "get_event",
@@ -37,20 +39,34 @@ _INSERT = RowInsert(
 )
 
 
-def existing_event_ids(session: Session, ids: Collection[str]) -> set[str]:
+def existing_event_ids(
+    session: Session, ids: Collection[str], lock_keys: Sequence[int] = ()
+) -> set[str]:
     """Which of `ids` were already accepted, so a batch can ack them as duplicates.
-    Driver-level: it runs for every batch (see `_driver`)."""
+    Driver-level: it runs for every batch (see `_driver`). On PostgreSQL the first
+    query also takes the learner locks `lock_keys` (see `locks.LOCK_GATE`)."""
     driver = Driver(session)
     found: set[str] = set()
+    gate = list(lock_keys) if driver.postgres else []
     for chunk in chunks(list(set(ids))):
         where, params = driver.is_in("id", chunk)
+        if gate:
+            where, params = f"{LOCK_GATE} AND {where}", (gate, *params)
+            gate = []
         found.update(row[0] for row in driver.query(f"SELECT id FROM events WHERE {where}", params))
+    if gate:
+        session.connection().exec_driver_sql(f"SELECT {LOCK_GATE}", (gate,))
     return found
 
 
 def insert_events(session: Session, records: Sequence[EventRecord]) -> None:
     """One statement for the whole batch; a duplicate id raises IntegrityError."""
     driver = Driver(session)
+    driver.insert(*event_rows(driver, records))
+
+
+def event_rows(driver: Driver, records: Sequence[EventRecord]) -> tuple[RowInsert, list[Any]]:
+    """The insert of `records`, for `Driver.insert_all`."""
     times: dict[datetime, Any] = {}  # a batch shares its received_at, often occurred_at
 
     def time(value: datetime) -> Any:
@@ -71,7 +87,7 @@ def insert_events(session: Session, records: Sequence[EventRecord]) -> None:
         )
         for r in records
     ]
-    driver.insert(_INSERT, rows)
+    return _INSERT, rows
 
 
 def count_events(session: Session) -> int:

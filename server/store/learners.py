@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from server.domain import LearnerRecord
 from server.store._driver import Driver, RowInsert
 from server.store.models import Learner
 
-__all__ = ["get_learner", "upsert_learners"]
+__all__ = ["get_learner", "learner_rows", "upsert_learners"]
 
 _PROFILE_FIELDS = ("email", "first_name", "last_name")
 _UPSERT = RowInsert(
@@ -45,13 +46,19 @@ def upsert_learners(session: Session, learners: Sequence[LearnerRecord], now: da
     value means "not told", never "erase". `updated_at` moves only when a value changes.
     """
     driver = Driver(session)
+    driver.insert(*learner_rows(driver, learners, now))
+
+
+def learner_rows(
+    driver: Driver, learners: Sequence[LearnerRecord], now: datetime
+) -> tuple[RowInsert, list[Any]]:
+    """The upsert of `learners`, for `Driver.insert_all`."""
     at = driver.time(now)
     rows = [
         (learner.id, learner.email, learner.first_name, learner.last_name, at, at)
         for learner in _merge_by_id(learners).values()
     ]
-    # Driver-level: every ingest batch runs it (see `_driver`).
-    driver.insert(_UPSERT, rows)
+    return _UPSERT, rows
 
 
 def get_learner(session: Session, id: str) -> LearnerRecord | None:

@@ -19,12 +19,20 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-__all__ = ["learner_lock_key", "lock_learners"]
+__all__ = ["LOCK_GATE", "learner_lock_key", "learner_lock_keys", "lock_learners"]
 
-_LOCK = (
+_TAKE = (
     "SELECT pg_advisory_xact_lock(k)"
     " FROM (SELECT DISTINCT unnest(CAST(%s AS bigint[])) AS k ORDER BY k) AS keys"
 )
+_LOCK = _TAKE
+
+#: A condition that takes the locks whose keys are its one parameter: put first in the
+#: WHERE of a query on the same transaction, it runs (once, as a one-time filter) before
+#: the query reads a row, so the query and the locks cost one round trip. The query's
+#: snapshot is older than the locks: use it only where a row committed in between is
+#: caught anyway (the duplicate check: the events' primary key stops a second insert).
+LOCK_GATE = f"(SELECT count(*) FROM ({_TAKE}) AS taken) >= 0"
 
 
 def learner_lock_key(learner_id: str) -> int:
@@ -38,6 +46,11 @@ def lock_learners(session: Session, learner_ids: Iterable[str]) -> None:
     """Wait for, then hold until commit or rollback, the locks of these learners."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    keys = sorted({learner_lock_key(learner_id) for learner_id in learner_ids})
+    keys = learner_lock_keys(learner_ids)
     if keys:
         session.connection().exec_driver_sql(_LOCK, (keys,))
+
+
+def learner_lock_keys(learner_ids: Iterable[str]) -> list[int]:
+    """The lock numbers of these learners, in the order they are taken."""
+    return sorted({learner_lock_key(learner_id) for learner_id in learner_ids})

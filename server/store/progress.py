@@ -19,6 +19,7 @@ __all__ = [
     "ProgressFilter",
     "learner_progress",
     "load_progress",
+    "progress_rows",
     "save_progress",
     "template_progress",
 ]
@@ -85,8 +86,13 @@ def save_progress(session: Session, records: Sequence[ProgressRecord]) -> None:
     """Insert or overwrite by (learner, template); the last record for a key wins.
     One driver-level statement (see `_driver`)."""
     driver = Driver(session)
+    driver.insert(*progress_rows(driver, records))
+
+
+def progress_rows(driver: Driver, records: Sequence[ProgressRecord]) -> tuple[RowInsert, list[Any]]:
+    """The upsert of `records`, for `Driver.insert_all`."""
     rows = {(r.learner_id, r.template_id): _to_driver_row(driver, r) for r in records}
-    driver.insert(_UPSERT, list(rows.values()))
+    return _UPSERT, list(rows.values())
 
 
 def learner_progress(session: Session, learner_id: str) -> list[ProgressRecord]:
