@@ -31,7 +31,7 @@ class SqlBatchStore:
             self._unlocked = []
 
     def existing_event_ids(self, ids: Collection[str]) -> set[str]:
-        keys = locks.learner_lock_keys(self._unlocked)
+        keys = locks.learner_lock_keys(self._unlocked) if self._unlocked else None
         self._unlocked = []
         return events.existing_event_ids(self._session, ids, keys)
 

@@ -40,19 +40,20 @@ _INSERT = RowInsert(
 
 
 def existing_event_ids(
-    session: Session, ids: Collection[str], lock_keys: Sequence[int] = ()
+    session: Session, ids: Collection[str], lock_keys: str | None = None
 ) -> set[str]:
     """Which of `ids` were already accepted, so a batch can ack them as duplicates.
     Driver-level: it runs for every batch (see `_driver`). On PostgreSQL the first
-    query also takes the learner locks `lock_keys` (see `locks.LOCK_GATE`)."""
+    query also takes the learner locks `lock_keys` (`locks.learner_lock_keys`, see
+    `locks.LOCK_GATE`)."""
     driver = Driver(session)
     found: set[str] = set()
-    gate = list(lock_keys) if driver.postgres else []
+    gate = lock_keys if driver.postgres else None
     for chunk in chunks(list(set(ids))):
         where, params = driver.is_in("id", chunk)
         if gate:
             where, params = f"{LOCK_GATE} AND {where}", (gate, *params)
-            gate = []
+            gate = None
         found.update(row[0] for row in driver.query(f"SELECT id FROM events WHERE {where}", params))
     if gate:
         session.connection().exec_driver_sql(f"SELECT {LOCK_GATE}", (gate,))

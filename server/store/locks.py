@@ -15,15 +15,18 @@ SQLite needs none: it has one writer at a time, and the write transaction is it.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
 __all__ = ["LOCK_GATE", "learner_lock_key", "learner_lock_keys", "lock_learners"]
 
+# The keys come as JSON text (a list of numbers): psycopg builds array parameters in Python.
 _TAKE = (
-    "SELECT pg_advisory_xact_lock(k)"
-    " FROM (SELECT DISTINCT unnest(CAST(%s AS bigint[])) AS k ORDER BY k) AS keys"
+    "SELECT pg_advisory_xact_lock(k) FROM"
+    " (SELECT DISTINCT CAST(json_array_elements_text(CAST(%s AS json)) AS bigint) AS k"
+    " ORDER BY k) AS keys"
 )
 _LOCK = _TAKE
 
@@ -46,11 +49,11 @@ def lock_learners(session: Session, learner_ids: Iterable[str]) -> None:
     """Wait for, then hold until commit or rollback, the locks of these learners."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    keys = learner_lock_keys(learner_ids)
-    if keys:
-        session.connection().exec_driver_sql(_LOCK, (keys,))
+    ids = list(learner_ids)
+    if ids:
+        session.connection().exec_driver_sql(_LOCK, (learner_lock_keys(ids),))
 
 
-def learner_lock_keys(learner_ids: Iterable[str]) -> list[int]:
-    """The lock numbers of these learners, in the order they are taken."""
-    return sorted({learner_lock_key(learner_id) for learner_id in learner_ids})
+def learner_lock_keys(learner_ids: Iterable[str]) -> str:
+    """The lock numbers of these learners as the parameter of `_TAKE` (JSON text)."""
+    return json.dumps(sorted({learner_lock_key(learner_id) for learner_id in learner_ids}))
