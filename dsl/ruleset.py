@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -202,12 +203,13 @@ class CompiledBadge:
     expiry: Expiry | None = None
     evidence: tuple[CompiledEvidence, ...] = ()
 
-    @property
+    # Cached: the engine asks for both on every event it applies.
+    @functools.cached_property
     def template_id(self) -> str:
         """``provider:external_id``, e.g. ``accredible:12345``."""
         return f"{self.provider}:{self.template_external_id}"
 
-    @property
+    @functools.cached_property
     def depends_on(self) -> tuple[str, ...]:
         """Slugs of the badges this one requires the learner to hold."""
         return tuple(
