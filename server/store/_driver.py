@@ -135,7 +135,7 @@ class Driver:
             for statement, rows in work:
                 connection.exec_driver_sql(statement.sqlite, list(rows))
             return
-        *first, (last, last_rows) = work
+        *first, (last, _) = work
         clauses = [f"w{i} AS ({statement.postgres})" for i, (statement, _) in enumerate(first)]
         text = f"WITH {', '.join(clauses)} {last.postgres}" if clauses else last.postgres
         connection.exec_driver_sql(text, tuple(rows_json(rows) for _, rows in work))

@@ -28,7 +28,6 @@ _TAKE = (
     " (SELECT DISTINCT CAST(json_array_elements_text(CAST(%s AS json)) AS bigint) AS k"
     " ORDER BY k) AS keys"
 )
-_LOCK = _TAKE
 
 #: A condition that takes the locks whose keys are its one parameter: put first in the
 #: WHERE of a query on the same transaction, it runs (once, as a one-time filter) before
@@ -51,7 +50,7 @@ def lock_learners(session: Session, learner_ids: Iterable[str]) -> None:
         return
     ids = list(learner_ids)
     if ids:
-        session.connection().exec_driver_sql(_LOCK, (learner_lock_keys(ids),))
+        session.connection().exec_driver_sql(_TAKE, (learner_lock_keys(ids),))
 
 
 def learner_lock_keys(learner_ids: Iterable[str]) -> str:
