@@ -31,12 +31,13 @@ from server.store.connections import (
 from server.store.db import create_engine_for, head_revision, make_session_factory, migrate
 from server.store.events import (
     count_events,
+    event_rows,
     events_by_ids,
     existing_event_ids,
     get_event,
     insert_events,
 )
-from server.store.learners import get_learner, upsert_learners
+from server.store.learners import get_learner, learner_rows, upsert_learners
 from server.store.outbox import (
     claim_due,
     enqueue,
@@ -51,7 +52,13 @@ from server.store.outbox import (
     save_item,
     upsert_provider_badge,
 )
-from server.store.progress import learner_progress, load_progress, save_progress, template_progress
+from server.store.progress import (
+    learner_progress,
+    load_progress,
+    progress_rows,
+    save_progress,
+    template_progress,
+)
 from server.store.rules import append_rules, config_mark, current_rules, current_version
 from server.store.sync import (
     apply_template_sync,
@@ -73,14 +80,15 @@ __all__ = [
     "append_rules",
     "apply_template_sync",
     "claim_due",
+    "config_mark",
     "count_events",
     "create_engine_for",
-    "config_mark",
     "current_rules",
     "current_version",
     "enqueue",
     "enqueue_item",
     "ensure_templates",
+    "event_rows",
     "events_by_ids",
     "existing_event_ids",
     "get_award",
@@ -98,6 +106,7 @@ __all__ = [
     "latest_awards",
     "learner_awards",
     "learner_progress",
+    "learner_rows",
     "list_connections",
     "list_outbox",
     "list_templates",
@@ -105,6 +114,7 @@ __all__ = [
     "make_session_factory",
     "migrate",
     "outbox_counts",
+    "progress_rows",
     "provider_badges_for_award",
     "provider_badges_for_learner",
     "provider_badges_for_template",
