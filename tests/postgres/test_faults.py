@@ -16,6 +16,7 @@ them), each against a deadline."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 import time
 from collections import Counter
@@ -331,10 +332,16 @@ async def _states(client: AsyncBadgeflowClient) -> list[provider_pb2.Issuance]:
     return list(await client.list_issuances(limit=1_000))
 
 
-async def _until(what: str, check: Callable[[], Any], deadline: float = DEADLINE) -> None:
+async def _until(
+    what: str,
+    check: Callable[[], Any],
+    deadline: float = DEADLINE,
+    seen: Callable[[], str] = lambda: "",
+) -> None:
+    """Poll `check` until it holds; on time-out, say what was last seen (`seen`)."""
     until = time.monotonic() + deadline
     while not await check():
-        assert time.monotonic() < until, f"timed out waiting for {what}"
+        assert time.monotonic() < until, f"timed out waiting for {what}; last seen: {seen()}"
         await asyncio.sleep(POLL)
 
 
@@ -362,6 +369,7 @@ async def test_provider_outage_backlog_drains_after_it_returns(schema_url: str) 
                 await client.publish_events(events[start : start + 100])
             failed: list[provider_pb2.Issuance] = []
             errors: set[str] = set()
+            last_seen = ["nothing yet"]
 
             async def outage_seen() -> bool:
                 issuances = await _states(client)
@@ -369,11 +377,18 @@ async def test_provider_outage_backlog_drains_after_it_returns(schema_url: str) 
                 tried = [i for i in issuances if i.last_error]
                 errors.update(i.last_error.split(":")[0] for i in tried)
                 retried = [i for i in tried if i.attempts >= 2]
+                states = collections.Counter(i.state for i in issuances)
+                last_seen[0] = (
+                    f"{len(issuances)} issuances, {len(tried)} tried, {len(retried)} retried,"
+                    f" states {sorted(states.items())}, errors {sorted(errors)}"
+                )
                 return len(tried) == BACKLOG and bool(retried)
 
             # Down until every issuance was tried or held back, the breaker opened, and
             # after its cool-down let calls through again, which failed again.
-            await _until("every issuance to wait on the outage", outage_seen)
+            await _until(
+                "every issuance to wait on the outage", outage_seen, seen=lambda: last_seen[0]
+            )
             issuances = await _states(client)
             attempts = max(i.attempts for i in issuances)
             down_s = time.monotonic() - down
