@@ -31,9 +31,8 @@ class SqlBatchStore:
             self._unlocked = []
 
     def existing_event_ids(self, ids: Collection[str]) -> set[str]:
-        keys = locks.learner_lock_keys(self._unlocked) if self._unlocked else None
-        self._unlocked = []
-        return events.existing_event_ids(self._session, ids, keys)
+        learner_ids, self._unlocked = self._unlocked, []
+        return events.existing_event_ids(self._session, ids, learner_ids)
 
     def load_state(
         self, keys: Collection[Key]

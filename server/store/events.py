@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.domain import EventRecord
+from server.store import locks
 from server.store._driver import Driver, RowInsert
 from server.store._statements import chunks
-from server.store.locks import LOCK_GATE
 from server.store.models import Event
 
 __all__ = [
@@ -40,23 +40,23 @@ _INSERT = RowInsert(
 
 
 def existing_event_ids(
-    session: Session, ids: Collection[str], lock_keys: str | None = None
+    session: Session, ids: Collection[str], lock_learners: Collection[str] = ()
 ) -> set[str]:
     """Which of `ids` were already accepted, so a batch can ack them as duplicates.
-    Driver-level: it runs for every batch (see `_driver`). On PostgreSQL the first
-    query also takes the learner locks `lock_keys` (`locks.learner_lock_keys`, see
-    `locks.LOCK_GATE`)."""
+    Driver-level: it runs for every batch (see `_driver`). It also takes the locks of
+    `lock_learners`: on PostgreSQL in its first query (see `locks.LOCK_GATE`)."""
     driver = Driver(session)
     found: set[str] = set()
-    gate = lock_keys if driver.postgres else None
+    unlocked = bool(lock_learners) and driver.postgres
     for chunk in chunks(list(set(ids))):
         where, params = driver.is_in("id", chunk)
-        if gate:
-            where, params = f"{LOCK_GATE} AND {where}", (gate, *params)
-            gate = None
+        if unlocked:
+            where = f"{locks.LOCK_GATE} AND {where}"
+            params = (locks.learner_lock_keys(lock_learners), *params)
+            unlocked = False
         found.update(row[0] for row in driver.query(f"SELECT id FROM events WHERE {where}", params))
-    if gate:
-        session.connection().exec_driver_sql(f"SELECT {LOCK_GATE}", (gate,))
+    if unlocked:
+        locks.lock_learners(session, lock_learners)
     return found
 
 

@@ -16,7 +16,6 @@ them), each against a deadline."""
 from __future__ import annotations
 
 import asyncio
-import collections
 import threading
 import time
 from collections import Counter
@@ -377,7 +376,7 @@ async def test_provider_outage_backlog_drains_after_it_returns(schema_url: str) 
                 tried = [i for i in issuances if i.last_error]
                 errors.update(i.last_error.split(":")[0] for i in tried)
                 retried = [i for i in tried if i.attempts >= 2]
-                states = collections.Counter(i.state for i in issuances)
+                states = Counter(i.state for i in issuances)
                 last_seen[0] = (
                     f"{len(issuances)} issuances, {len(tried)} tried, {len(retried)} retried,"
                     f" states {sorted(states.items())}, errors {sorted(errors)}"
